@@ -1,0 +1,76 @@
+"""Thin CLI over the generator library; every error becomes one readable message here."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from generator.arm_export import export
+from generator.build import DEFAULT_OUT, generate, stale_files
+from generator.errors import GeneratorError
+from generator.layout import read_factory_folder, write_json
+from generator.sdk_check import check_object
+from generator.spec import DEFAULT_SPEC, load_spec
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    changed, removed = generate(spec, Path(args.out))
+    for path in changed:
+        print(f"  wrote   {path.relative_to(Path(args.out).resolve().parent) if path.is_absolute() else path}")
+    for path in removed:
+        print(f"  removed {path}")
+    print(f"generate: {len(changed)} file(s) changed, {len(removed)} removed under {args.out}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    print(f"spec: {args.spec} is valid ({len(spec.environments)} environments)")
+    objects, _ = read_factory_folder(Path(args.out) / "factory")
+    problems = [p for obj in objects for p in check_object(obj)]
+    for problem in problems:
+        print(f"  sdk: {problem}")
+    print(f"sdk: {len(objects)} objects checked against azure-mgmt-datafactory 9.3.0 models, {len(problems)} problem(s)")
+    stale = stale_files(spec, Path(args.out))
+    for path in stale:
+        print(f"  stale: {path}")
+    if stale:
+        print("generated/ is stale: run `make generate` and commit the result")
+    return 1 if problems or stale else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    objects, definition = read_factory_folder(Path(args.source))
+    result = export(objects, definition, args.factory_name)
+    out = Path(args.out)
+    write_json(out / "ARMTemplateForFactory.json", result.template)
+    write_json(out / "ARMTemplateParametersForFactory.json", result.parameters_file())
+    print(f"export: {len(result.template['resources'])} resources, {len(result.template['parameters'])} parameters -> {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m generator", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, func, help_text in (("generate", cmd_generate, "render generated/ from the spec"),
+                                  ("validate", cmd_validate, "check the spec, the SDK models and staleness")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--spec", default=str(DEFAULT_SPEC))
+        p.add_argument("--out", default=str(DEFAULT_OUT))
+        p.set_defaults(func=func)
+    p = sub.add_parser("export", help="export any ADF git folder to ARMTemplateForFactory.json + parameters")
+    p.add_argument("--source", required=True, help="root of an ADF git layout")
+    p.add_argument("--out", required=True, help="folder for the ARM template and parameters file")
+    p.add_argument("--factory-name", required=True)
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except GeneratorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
