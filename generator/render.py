@@ -43,6 +43,10 @@ def render_objects(spec: Spec, environment: str) -> list[FactoryObject]:
                             container=containers["training"], **ctx)),
         ("dataset", _render("dataset/prepared_parquet.json.j2", name=s["datasets"]["testing_data"],
                             container=containers["testing"], **ctx)),
+        ("dataset", _render("dataset/binary_folder.json.j2", name=s["datasets"]["rejected_files"],
+                            container=containers["rejected"], **ctx)),
+        ("dataset", _render("dataset/binary_folder.json.j2", name=s["datasets"]["archive"],
+                            container=containers["archive"], **ctx)),
         ("pipeline", _render("pipeline/prepare_and_train.json.j2", **ctx)),
         ("trigger", _render("trigger/blob_events.json.j2", **ctx)),
     ]

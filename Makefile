@@ -1,0 +1,70 @@
+# The project's interface. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ENV   ?= local
+ROWS  ?= 50000
+SEED  ?= 0
+PYTHON ?= python3
+VENV  := .venv
+PY    := $(VENV)/bin/python
+DATA_FILE := data/porto_seguro_$(ROWS)_$(SEED).csv
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: help bootstrap generate validate data up down deploy smoke integration-test demo test runs clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "bootstrap: installing pinned Python packages into $(VENV) (first time takes a minute or two)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c requirements.lock
+	@touch $@
+
+.tools/.installed: tools/package.json tools/package-lock.json
+	@echo "bootstrap: installing Azurite from npm into .tools/"
+	@mkdir -p .tools && cp tools/package.json tools/package-lock.json .tools/
+	@cd .tools && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+bootstrap: $(VENV)/.installed .tools/.installed ## create the virtualenv, install pinned packages and Azurite
+
+generate: $(VENV)/.installed ## render generated/ (ADF git layout, definition file, ARM template, parameters) from spec/
+	@$(PY) -m generator generate
+
+validate: $(VENV)/.installed ## check the spec (schema, yamllint), every generated object against the SDK models, staleness
+	@$(VENV)/bin/yamllint -s -c .yamllint.yaml spec/
+	@$(PY) -m generator validate
+
+data: $(VENV)/.installed ## write a synthetic Porto-Seguro-shaped CSV (ROWS=, SEED=) to data/
+	@$(PY) -m synthetic --rows $(ROWS) --seed $(SEED) --out $(DATA_FILE)
+
+up: bootstrap ## start Azurite and the local runtime in the background (PIDs and logs under .local/)
+	@$(PY) -m ops.services up
+
+down: ## stop exactly the services `make up` started
+	@test -x $(PY) && $(PY) -m ops.services down || true
+
+deploy: $(VENV)/.installed ## deploy ENV's ARM template + parameters file (ENV=local: the local runtime)
+	@$(PY) -m local_runtime deploy --env $(ENV)
+
+smoke: $(VENV)/.installed ## run the deployed pipeline on the newest input file, poll to the end, print activity runs
+	@$(PY) -m ops.smoke --env $(ENV)
+
+integration-test: $(VENV)/.installed ## check the data of the latest successful run (splits, rates, ids, hashes)
+	@$(PY) -m ops.integration --env $(ENV)
+
+runs: $(VENV)/.installed ## list pipeline runs (RUN=<id> shows one with its activities)
+	@$(PY) -m local_runtime runs $(RUN)
+
+demo: bootstrap generate up ## the whole story locally: generate, deploy, drop a file, trigger, prepare, train, register, lineage
+	@$(PY) -m local_runtime deploy --env local
+	@$(MAKE) --no-print-directory data
+	@$(PY) -m ops.demo --file $(DATA_FILE)
+
+test: bootstrap ## run the test suite (starts its own Azurite and runtime on free ports)
+	@$(PY) -m pytest -q tests
+
+clean: down ## stop services and delete local state (.local/) and data/
+	rm -rf .local data

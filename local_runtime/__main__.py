@@ -1,0 +1,3 @@
+from local_runtime.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,53 @@
+"""DatabricksNotebook: run the notebook file locally in the notebook host (a child process), with
+`baseParameters` as widgets; its `dbutils.notebook.exit` value becomes `output.runOutput`."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from local_runtime.activities.registry import register
+from local_runtime.errors import ActivityError
+from local_runtime.settings import PROJECT_ROOT
+
+
+def notebook_file(settings, notebook_path: str) -> Path:
+    root = settings.notebook_root.rstrip("/") + "/"
+    if not notebook_path.startswith(root):
+        raise ActivityError(f"notebookPath {notebook_path!r} is outside the local workspace folder {root!r}; "
+                            f"locally {root} maps onto {settings.notebooks_dir}", "NotebookNotFound")
+    path = settings.notebooks_dir / (notebook_path[len(root):] + ".py")
+    if not path.exists():
+        raise ActivityError(f"notebook {notebook_path} not found: expected {path}", "NotebookNotFound")
+    return path
+
+
+@register("DatabricksNotebook")
+def databricks_notebook(activity: dict, props: dict, rc) -> Any:
+    notebook = notebook_file(rc.settings, props["notebookPath"])
+    widgets = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (props.get("baseParameters") or {}).items()}
+    log_dir = rc.settings.logs / "notebooks"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{rc.run_id}-{activity['name']}.log"
+    with tempfile.TemporaryDirectory() as tmp:
+        result_path = Path(tmp) / "result.json"
+        env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+        with open(log_path, "w") as log:
+            proc = subprocess.run(
+                [sys.executable, "-m", "local_runtime.notebook_host", str(notebook), json.dumps(widgets), str(result_path)],
+                cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        result = json.loads(result_path.read_text()) if result_path.exists() else {}
+    if proc.returncode != 0 or "error" in result:
+        message = result.get("error") or f"notebook host exited with code {proc.returncode}; see {log_path}"
+        raise ActivityError(f"{notebook.name}: {message} (log: {log_path})", "DatabricksNotebookFailed")
+    run_output = result.get("exit_value")
+    try:
+        run_output = json.loads(run_output) if isinstance(run_output, str) else run_output
+    except ValueError:
+        pass  # a plain string exit value stays a string
+    return {"runOutput": run_output, "runPageUrl": f"file://{log_path}",
+            "effectiveIntegrationRuntime": "LocalNotebookHost"}

@@ -1,0 +1,1 @@
+"""Operations on a deployed environment: services up/down, smoke test, integration checks, the demo."""

@@ -1,0 +1,73 @@
+"""`make integration-test ENV=local`: check the data of the latest successful run, not just that files exist.
+
+train rows + test rows = input rows; test share 20% +/- 0.5 point; both positive rates within 0.5 point of
+the input's; no id on both sides; columns preserved; every hash in the manifest equals the stored blob's.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from local_runtime.settings import load_settings
+from local_runtime.store import Store
+from ops.deployed import latest_run, manifest
+from storage import download_bytes, sha256_hex
+
+
+def check_run(store: Store, run_id: str) -> list[tuple[str, bool, str]]:
+    """(check, passed, detail) for every property the prepared data must have."""
+    man, _ = manifest(store, run_id)
+    raw = {"input": download_bytes(man["input"]["archived_url"])}
+    raw.update({side: download_bytes(man["outputs"][side]["url"]) for side in ("train", "test")})
+    source = pacsv.read_csv(io.BytesIO(raw["input"]))
+    train, test = (pq.read_table(io.BytesIO(raw[s])) for s in ("train", "test"))
+    n_in, n_train, n_test = source.num_rows, train.num_rows, test.num_rows
+    rate = {name: sum(t.column("target").to_pylist()) / t.num_rows for name, t in
+            (("input", source), ("train", train), ("test", test))}
+    share = n_test / n_in
+    common = set(train.column("id").to_pylist()) & set(test.column("id").to_pylist())
+    checks = [
+        ("rows add up", n_train + n_test == n_in, f"{n_train} + {n_test} = {n_train + n_test} vs input {n_in}"),
+        ("test share 20% +/- 0.5 point", abs(share - 0.2) <= 0.005, f"{share:.4%}"),
+        ("train positive rate within 0.5 point", abs(rate["train"] - rate["input"]) <= 0.005,
+         f"{rate['train']:.4%} vs input {rate['input']:.4%}"),
+        ("test positive rate within 0.5 point", abs(rate["test"] - rate["input"]) <= 0.005,
+         f"{rate['test']:.4%} vs input {rate['input']:.4%}"),
+        ("no id on both sides", not common, f"{len(common)} shared id(s)"),
+        ("columns preserved", train.column_names == source.column_names == test.column_names,
+         f"{len(source.column_names)} input columns"),
+        ("archived input sha256 matches manifest", sha256_hex(raw["input"]) == man["input"]["sha256"],
+         man["input"]["sha256"][:16]),
+    ]
+    for side in ("train", "test"):
+        checks.append((f"{side} sha256 matches manifest", sha256_hex(raw[side]) == man["outputs"][side]["sha256"],
+                       man["outputs"][side]["sha256"][:16]))
+        checks.append((f"{side} rows match manifest", man["outputs"][side]["rows"] == (n_train if side == "train" else n_test),
+                       str(man["outputs"][side]["rows"])))
+    return checks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--env", default="local")
+    parser.add_argument("--run-id")
+    args = parser.parse_args(argv)
+    if args.env != "local":
+        raise SystemExit(f"integration-test ENV={args.env}: Azure environments need the Azure deployer; use ENV=local")
+    settings = load_settings()
+    store = Store(settings.db_path)
+    run_id = args.run_id or latest_run(store)["run_id"]
+    checks = check_run(store, run_id)
+    print(f"integration checks on run {run_id}:")
+    for name, passed, detail in checks:
+        print(f"  {'PASS' if passed else 'FAIL'}  {name:<42} {detail}")
+    failed = sum(not passed for _, passed, _ in checks)
+    print(f"{len(checks) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""`make up` / `make down`: start Azurite and the local runtime as background services, PIDs and logs
+recorded under .local/; stop exactly those processes."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from local_runtime.settings import PROJECT_ROOT, Settings, load_settings
+
+AZURITE = PROJECT_ROOT / ".tools" / "node_modules" / ".bin" / "azurite-blob"
+
+
+def _pid_file(settings: Settings, name: str) -> Path:
+    return settings.home / "pids" / f"{name}.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+
+
+def running_pid(settings: Settings, name: str) -> int | None:
+    path = _pid_file(settings, name)
+    if path.exists():
+        pid = int(path.read_text().strip() or 0)
+        if pid and _alive(pid):
+            return pid
+        path.unlink()
+    return None
+
+
+def _wait_http(url: str, what: str, log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise SystemExit(f"{what} did not answer on {url} within {timeout:.0f}s; see {log}")
+
+
+def _start(settings: Settings, name: str, command: list[str], health_url: str) -> None:
+    pid = running_pid(settings, name)
+    if pid:
+        print(f"  {name:<10} already running (pid {pid})")
+        return
+    log = settings.logs / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    _pid_file(settings, name).parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
+                                env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}, start_new_session=True)
+    _pid_file(settings, name).write_text(str(proc.pid))
+    _wait_http(health_url, name, log)
+    print(f"  {name:<10} started (pid {proc.pid}, log {log.relative_to(PROJECT_ROOT) if log.is_relative_to(PROJECT_ROOT) else log})")
+
+
+def up(settings: Settings) -> None:
+    if not AZURITE.exists():
+        raise SystemExit("Azurite is not installed in .tools/: run `make bootstrap`")
+    data = settings.home / "azurite"
+    data.mkdir(parents=True, exist_ok=True)
+    _start(settings, "azurite", [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(settings.azurite_port),
+                                 "--location", str(data), "--skipApiVersionCheck", "--loose", "--disableTelemetry"],
+           f"http://127.0.0.1:{settings.azurite_port}/")
+    _start(settings, "runtime", [sys.executable, "-m", "local_runtime", "serve"],
+           f"http://127.0.0.1:{settings.runtime_port}/health")
+
+
+def down(settings: Settings) -> None:
+    for name in ("runtime", "azurite"):
+        pid = running_pid(settings, name)
+        if not pid:
+            print(f"  {name:<10} not running")
+            continue
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        _pid_file(settings, name).unlink(missing_ok=True)
+        print(f"  {name:<10} stopped (pid {pid})")
+
+
+if __name__ == "__main__":
+    {"up": up, "down": down}[sys.argv[1]](load_settings())
