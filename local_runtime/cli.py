@@ -58,6 +58,7 @@ def cmd_serve(args, settings, store) -> int:
     from local_runtime.service import main
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("azure").setLevel(logging.WARNING)  # the SDK logs every HTTP request at INFO
     return main(settings)
 
 

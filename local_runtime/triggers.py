@@ -67,12 +67,18 @@ def poll_once(store: Store, settings: Settings) -> list[str]:
     return queued
 
 
+def blob_version(etag: str) -> str:
+    """List and get calls quote etags differently; compare them bare."""
+    return etag.strip('"')
+
+
 def _fire(store: Store, factory: str, trigger: str, props: dict, container: str, blob) -> str | None:
     body = trigger_body(container, blob.name, blob)
+    etag = blob_version(blob.etag)
     context = ExpressionContext(trigger={"name": trigger, "startTime": utcnow(), "outputs": {"body": body}})
     with store.transaction() as db:
         seen = db.execute("SELECT 1 FROM blob_events WHERE factory=? AND trigger=? AND blob_path=? AND etag=?",
-                          [factory, trigger, f"{container}/{blob.name}", blob.etag]).fetchone()
+                          [factory, trigger, f"{container}/{blob.name}", etag]).fetchone()
         if seen:
             return None
         run_ids = []
@@ -82,6 +88,6 @@ def _fire(store: Store, factory: str, trigger: str, props: dict, container: str,
                                            invoked_by="BlobEventsTrigger",
                                            trigger={"name": trigger, "body": body}))
         db.execute("INSERT INTO blob_events (factory, trigger, blob_path, etag, event_time, run_id) VALUES (?,?,?,?,?,?)",
-                   [factory, trigger, f"{container}/{blob.name}", blob.etag, utcnow(), ",".join(run_ids)])
+                   [factory, trigger, f"{container}/{blob.name}", etag, utcnow(), ",".join(run_ids)])
     log.info("trigger %s: %s/%s -> run(s) %s", trigger, container, blob.name, ", ".join(run_ids))
     return run_ids[0] if run_ids else None

@@ -10,6 +10,7 @@ from pathlib import Path
 from local_runtime.report import format_run
 from local_runtime.settings import load_settings
 from local_runtime.store import Store
+from local_runtime.triggers import blob_version
 from ops.deployed import manifest, training_job
 from storage import download_bytes, sha256_hex, upload_bytes
 
@@ -24,7 +25,7 @@ def drop_file(settings, path: Path, container: str = "input") -> tuple[str, str]
     address = parse_blob_url(url)
     etag = container_client(address.account_url, address.container).get_blob_client(address.path) \
         .get_blob_properties().etag
-    return f"{container}/{path.name}", etag
+    return f"{container}/{path.name}", blob_version(etag)
 
 
 def wait_for_triggered_run(store: Store, blob_path: str, etag: str, timeout: float) -> str:
@@ -69,6 +70,8 @@ def lineage_chain(store: Store, settings, run_id: str) -> list[str]:
 
     return [
         f"model {outputs['model_name']} version {outputs['model_version']}  (MLflow run {tags.get('mlflow_run_id')})",
+        f"  metrics                 AUC {outputs['metrics']['auc']:.4f}, normalized Gini {outputs['metrics']['gini']:.4f}"
+        f" on {outputs['metrics'].get('test_rows', '?')} test rows",
         f"  model artifact          sha256 {tags.get('model_sha256')}",
         f"  tags: pipeline run {tags.get('pipeline_run_id')}, manifest {tags.get('manifest_sha256', '')[:16]}...",
         f"  <- manifest             {prep_url(man)}",

@@ -1,0 +1,51 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # Data prepare: Porto Seguro train.csv -> train/test Parquet + lineage manifest
+# MAGIC
+# MAGIC Called by the ADF pipeline's DatabricksNotebook activity when a CSV lands in the input container.
+# MAGIC All logic lives in `dataprep.job.prepare`; this notebook only reads widgets and wires them in:
+# MAGIC
+# MAGIC 1. checks the file against the 59-column contract (`spec/porto_seguro_columns.tsv`); a bad file is copied
+# MAGIC    to `<rejected>/<run id>/` with a `.reason.json` and the run fails with the reason;
+# MAGIC 2. archives the input bytes write-once under `<archive>/inputs/sha256/<sha256>.csv`;
+# MAGIC 3. splits 80/20 stratified on `target`, deterministically by a keyed hash of `id`;
+# MAGIC 4. writes `<training>/<run id>/train.parquet` and `<testing>/<run id>/test.parquet`;
+# MAGIC 5. writes `<archive>/runs/<run id>/manifest.json` last (its presence marks the run complete).
+# MAGIC
+# MAGIC Exit value (JSON, `@activity('...').output.runOutput`): manifest URL and sha256, output URLs, row counts.
+
+# COMMAND ----------
+
+import json
+
+from dataprep.job import Containers, input_blob_url, prepare, widget_float, widget_int
+
+# Widgets arrive as strings from the activity's baseParameters.
+input_folder_path = dbutils.widgets.get("input_folder_path")  # @triggerBody().folderPath: <container>/<folder>
+input_file_name = dbutils.widgets.get("input_file_name")  # @triggerBody().fileName
+pipeline_run_id = dbutils.widgets.get("pipeline_run_id")  # @pipeline().RunId
+storage_account_url = dbutils.widgets.get("storage_account_url")
+containers = Containers(
+    training=dbutils.widgets.get("training_container"),
+    testing=dbutils.widgets.get("testing_container"),
+    rejected=dbutils.widgets.get("rejected_container"),
+    archive=dbutils.widgets.get("archive_container"),
+)
+test_fraction = widget_float("test_fraction", dbutils.widgets.get("test_fraction"))
+split_seed = widget_int("split_seed", dbutils.widgets.get("split_seed"))
+
+# COMMAND ----------
+
+# A ContractViolation propagates on purpose: it fails the Databricks run and so the ADF activity, with the reason.
+result = prepare(
+    input_blob_url(storage_account_url, input_folder_path, input_file_name),
+    pipeline_run_id=pipeline_run_id,
+    storage_account_url=storage_account_url,
+    containers=containers,
+    test_fraction=test_fraction,
+    split_seed=split_seed,
+)
+
+# COMMAND ----------
+
+dbutils.notebook.exit(json.dumps(result))

@@ -1,0 +1,107 @@
+"""The training pipeline: verify the lineage, train, evaluate, register. Wiring only; the work is elsewhere."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+import pandas as pd
+
+from storage.blobs import download_bytes
+from training import features
+from training.config import TrainingConfig
+from training.errors import TrainingError
+from training.evaluate import check_gate, evaluate, passes_gate
+from training.manifest import Manifest, OutputRef, check_manifest_hash, parse_manifest, verify_sha256
+from training.train import train_model
+
+log = logging.getLogger("training")
+
+DEFAULT_MODEL_NAME = "porto-seguro-safe-driver"
+DEFAULT_EXPERIMENT = "porto-seguro-training"
+
+Fetch = Callable[[str], bytes]
+
+
+def _download(fetch: Fetch, url: str, what: str) -> bytes:
+    try:
+        return fetch(url)
+    except TrainingError:
+        raise
+    except Exception as exc:
+        first_line = (str(exc).strip().splitlines() or [""])[0]  # Azure errors append request ids and XML
+        raise TrainingError(f"{what}: cannot download {url} ({type(exc).__name__}: {first_line})") from exc
+
+
+def load_manifest(url: str, expected_sha256: str | None, fetch: Fetch = download_bytes) -> Manifest:
+    data = _download(fetch, url, "manifest")
+    check_manifest_hash(url, data, expected_sha256)
+    return parse_manifest(url, data)
+
+
+def load_verified_frame(ref: OutputRef, fetch: Fetch = download_bytes) -> pd.DataFrame:
+    """Download one output, prove it is the manifest's bytes, then read and check it."""
+    data = _download(fetch, ref.url, f"{ref.name} blob")
+    verify_sha256(f"{ref.name} blob {ref.url}", data, ref.sha256)
+    frame = features.read_parquet(data, name=f"{ref.name} blob {ref.url}")
+    features.validate_frame(frame, name=f"{ref.name} blob {ref.url}", expected_rows=ref.rows)
+    return frame
+
+
+def run(
+    manifest_url: str,
+    *,
+    tracking_uri: str,
+    model_name: str = DEFAULT_MODEL_NAME,
+    expected_manifest_sha256: str | None = None,
+    config: TrainingConfig = TrainingConfig(),
+    experiment: str = DEFAULT_EXPERIMENT,
+) -> dict[str, Any]:
+    """Train on exactly the data a data-prep manifest names, evaluate, and register the model in MLflow.
+
+    Raises a ``TrainingError`` subclass (nothing registered) when the manifest or a blob does not match its
+    hash, the data has the wrong shape, or the test AUC is below ``config.min_auc``.
+    """
+    if not tracking_uri:
+        raise TrainingError("no MLflow tracking URI: pass tracking_uri (the CLI reads MLFLOW_TRACKING_URI)")
+    log.info("manifest %s", manifest_url)
+    manifest = load_manifest(manifest_url, expected_manifest_sha256)
+    log.info("manifest sha256 %s, pipeline run %s", manifest.sha256, manifest.pipeline_run_id)
+
+    train_frame = load_verified_frame(manifest.train)
+    test_frame = load_verified_frame(manifest.test)
+    features.check_same_features(train_frame, test_frame)
+    log.info("verified train (%d rows) and test (%d rows) against the manifest", len(train_frame), len(test_frame))
+
+    x_train, y_train = features.split_xy(train_frame)
+    x_test, y_test = features.split_xy(test_frame)
+    model = train_model(x_train, y_train, config)
+    log.info("trained: best iteration %d, model sha256 %s", model.best_iteration, model.model_sha256)
+
+    metrics = evaluate(model.booster, x_test, y_test, best_iteration=model.best_iteration)
+    log.info("test auc %.4f, gini %.4f, logloss %.4f", metrics.auc, metrics.gini, metrics.logloss)
+
+    from training import register  # MLflow is imported only once there is something to record
+
+    with register.tracked_run(
+        tracking_uri=tracking_uri, experiment=experiment, run_name=f"train-{manifest.pipeline_run_id}"
+    ) as run_id:
+        register.log_evidence(
+            manifest=manifest,
+            config=config,
+            metrics=metrics,
+            schemas={"train": register.schema_of(train_frame), "test": register.schema_of(test_frame)},
+        )
+        register.record_gate(passed=passes_gate(metrics.auc, config.min_auc), min_auc=config.min_auc)
+        check_gate(metrics, config.min_auc)  # raising here ends the run FAILED, with its evidence kept
+        registration = register.log_and_register_model(
+            model=model, example=x_train, model_name=model_name, manifest=manifest, run_id=run_id
+        )
+    log.info("registered %s version %s (run %s)", registration.model_name, registration.model_version, run_id)
+    return {
+        "mlflow_run_id": run_id,
+        "model_name": registration.model_name,
+        "model_version": registration.model_version,
+        "metrics": metrics.as_dict(),
+        "model_sha256": model.model_sha256,
+        "registered": True,
+    }
