@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import difflib
-import io
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -25,6 +25,7 @@ ARROW_TYPES = {"int64": pa.int64(), "float64": pa.float64()}
 # What a cell must look like to be parsed; used only to locate cells that pyarrow refused.
 _INT_TEXT = r"^-?[0-9]{1,18}$"
 _FLOAT_TEXT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+_NON_BLANK = re.compile(rb"\S")
 
 
 def check_csv(data: bytes, columns: Sequence[ColumnSpec] | None = None, *, source: str = "input") -> pa.Table:
@@ -41,14 +42,17 @@ def check_csv(data: bytes, columns: Sequence[ColumnSpec] | None = None, *, sourc
     if problems := _header_problems(data[start: end if end >= 0 else len(data)].decode("utf-8"), names):
         _fail(source, problems)
 
+    if end < 0 or not _NON_BLANK.search(data, end + 1):
+        # Decided here rather than by pyarrow: a parallel read of an empty body can hang (apache/arrow#38676).
+        _fail(source, [NO_ROWS])
     body = pa.py_buffer(data).slice(start)  # zero-copy
     table, ragged_rows, _ = _read(body, columns, typed=True)
     if table is None or ragged_rows:
         # Some cell did not parse or some row has the wrong width: re-read as text to say where.
-        _fail(source, _cell_problems(body, columns))
+        _fail(source, _cell_problems(data, start, columns))
     if table.num_rows == 0:
         _fail(source, [NO_ROWS])
-    if problems := _value_problems(table, columns, _LazyLines(data[start:], len(names))):
+    if problems := _value_problems(table, columns, _LazyLines(data, start, len(names))):
         _fail(source, problems)
     return table.combine_chunks()
 
@@ -92,6 +96,10 @@ def _header_problems(header: str, names: list[str]) -> list[Problem]:
                 return [Problem(f"the header is separated by {label}, not commas",
                                 "export the file comma-separated (delimiter ','), with '.' as the decimal point",
                                 lines=(1,))]
+    if not set(fields) & set(names):
+        return [Problem(f"the first line is not the header: none of its {len(fields)} fields is a contract column",
+                        f"make the first line the header: {','.join(names[:4])},... (spec/porto_seguro_columns.tsv)",
+                        lines=(1,))]
     problems = []
     for position, name in enumerate(names):
         if name not in fields:
@@ -149,15 +157,15 @@ class _LazyLines:
     pyarrow skips blank lines and rows of the wrong width, so a row's line is not simply its index + 2.
     """
 
-    def __init__(self, body: bytes, width: int) -> None:
-        self._body, self._width = body, width
+    def __init__(self, data: bytes, start: int, width: int) -> None:
+        self._data, self._start, self._width = data, start, width
         self._row_lines: list[int] | None = None
         self._ragged: list[int] = []
 
     def _scan(self) -> list[int]:
         if self._row_lines is None:
             self._row_lines = []
-            for number, raw in enumerate(self._body.split(b"\n")[1:], start=2):
+            for number, raw in enumerate(self._data[self._start:].split(b"\n")[1:], start=2):
                 line = raw.rstrip(b"\r")
                 if line:
                     (self._row_lines if line.count(b",") + 1 == self._width else self._ragged).append(number)
@@ -173,16 +181,16 @@ class _LazyLines:
         return tuple(lines[r] if r < len(lines) else int(r) + 2 for r in rows)
 
 
-def _cell_problems(body: pa.Buffer, columns: Sequence[ColumnSpec]) -> list[Problem]:
+def _cell_problems(data: bytes, start: int, columns: Sequence[ColumnSpec]) -> list[Problem]:
     """Slow path: read every cell as text, report unparsable cells and wrong-width rows, then the rest."""
-    lines = _LazyLines(body.to_pybytes(), len(columns))
+    lines = _LazyLines(data, start, len(columns))
     problems = []
     if ragged := lines.ragged():
         problems.append(Problem(f"the row does not have {len(columns)} fields",
                                 f"give every row exactly {len(columns)} comma-separated values "
                                 "(look for stray or missing commas)",
                                 lines=tuple(ragged[:EXAMPLE_LINES]), count=len(ragged)))
-    text, _, error = _read(body, columns, typed=False)
+    text, _, error = _read(pa.py_buffer(data).slice(start), columns, typed=False)
     if text is None:
         return problems + [Problem(f"the file is not readable as CSV ({error})",
                                    "export a plain comma-separated file without quotes around values")]
@@ -247,13 +255,13 @@ def _check_id(values: pa.ChunkedArray, spec: ColumnSpec) -> list[Finding]:
     ids = values.to_numpy(zero_copy_only=False)
     present = np.flatnonzero(~np.isnan(ids)) if ids.dtype.kind == "f" else np.arange(ids.size)
     order = present[np.argsort(ids[present], kind="stable")]
-    same = ids[order][1:] == ids[order][:-1]
+    ordered = ids[order]
+    same = ordered[1:] == ordered[:-1]
     if same.any():
-        dup_rows = np.sort(np.unique(np.concatenate([order[1:][same], order[:-1][same]])))
-        example = _number(ids[order][1:][same][0])
-        findings.append((f"ids are not unique: {int(np.unique(ids[order][1:][same]).size)} id value(s) repeat, "
-                         f"e.g. id {example}", "each row is one policy: drop the repeated rows or correct their ids",
-                         dup_rows))
+        repeated = np.unique(ordered[1:][same])
+        dup_rows = np.unique(np.concatenate([order[1:][same], order[:-1][same]]))  # sorted by row
+        findings.append((f"ids are not unique: {repeated.size} id value(s) repeat, e.g. id {_number(repeated[0])}",
+                         "each row is one policy: drop the repeated rows or correct their ids", dup_rows))
     return findings
 
 

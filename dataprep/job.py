@@ -19,7 +19,7 @@ from dataprep.layout import Containers, RunLayout, input_blob_url
 from dataprep.manifest import blob_stats, build_manifest, canonical_json, code_info, positive_rate, table_stats
 from dataprep.parquet import to_parquet_bytes
 from dataprep.split import split_table
-from storage.blobs import download_bytes, parse_blob_url, sha256_hex, upload_bytes, upload_once
+from storage.blobs import container_client, download_bytes, parse_blob_url, sha256_hex, upload_bytes, upload_once
 from synthetic.columns import ColumnSpec
 
 __all__ = ["Containers", "input_blob_url", "prepare", "widget_float", "widget_int"]
@@ -54,8 +54,9 @@ def prepare(input_url: str, *, pipeline_run_id: str, storage_account_url: str, c
     clock.lap("contract")
 
     archived_url = layout.archived_input(digest)
-    if not upload_once(archived_url, data, metadata={"pipeline_run_id": pipeline_run_id}):
+    if not _archive_once(archived_url, data, pipeline_run_id):
         log.info("input already archived at %s (re-delivery of the same bytes)", archived_url)
+    clock.lap("archive")
     train, test = split_table(table, test_fraction=test_fraction, seed=split_seed, stratify_on=STRATIFY_ON)
     train_bytes, test_bytes = to_parquet_bytes(train), to_parquet_bytes(test)
     clock.lap("split")
@@ -113,6 +114,15 @@ def _download_input(url: str) -> bytes:
     except ResourceNotFoundError:
         raise InputNotFound(f"input blob {url} does not exist; check that the trigger's folderPath/fileName "
                             "(input_folder_path, input_file_name) name an existing blob") from None
+
+
+def _archive_once(url: str, data: bytes, pipeline_run_id: str) -> bool:
+    """Write-once; False when the object exists. The existence probe saves re-sending ~100 MB on re-delivery,
+    upload_once still settles a race between two runs archiving the same bytes."""
+    address = parse_blob_url(url)
+    if container_client(address.account_url, address.container).get_blob_client(address.path).exists():
+        return False
+    return upload_once(url, data, metadata={"pipeline_run_id": pipeline_run_id})
 
 
 def _download_optional(url: str) -> bytes | None:

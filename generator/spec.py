@@ -85,6 +85,8 @@ def _fix_for(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
         allowed = ", ".join(sorted(schema.get("properties", {})))
         return f"remove or rename the key; allowed keys here: {allowed}"
+    if error.validator == "type":
+        return f"write a value of type {error.validator_value} here"
     if error.validator == "enum":
         return "use one of: " + ", ".join(map(str, error.validator_value))
     if error.validator == "pattern" and "description" in schema:

@@ -43,7 +43,8 @@ class Evaluator:
         spec = self.registry.lookup(node.name)
         if spec is None:
             close = self.registry.suggest(node.name)
-            hint = f"; did you mean {' or '.join(name + '()' for name in close)}?" if close else " (function names are those of ADF's expression language)"
+            hint = (f"; did you mean {' or '.join(name + '()' for name in close)}?" if close
+                    else ": it is not one of ADF's expression functions")
             raise self._fail(f"Unknown function '{node.name}'{hint}", node.pos)
         problem = spec.arity_problem(len(node.args))
         if problem:

@@ -19,7 +19,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from .values import is_number
+from .values import describe, is_number
 
 _CHECKS: dict[str, Callable[[Any], bool]] = {
     "any": lambda v: True,
@@ -100,12 +100,10 @@ class FunctionSpec:
             wanted = f"exactly {low}"
         else:
             wanted = f"{low} to {high}"
-        noun = "argument" if low == high == 1 else "arguments"
+        noun = "argument" if (low if high is None else high) == 1 else "arguments"
         return f"{self.name}() takes {wanted} {noun} but got {count}: {self.signature}"
 
     def type_problem(self, index: int, value: Any) -> str | None:
-        from .values import describe
-
         param = self.parameter(index)
         if param.accepts(value):
             return None

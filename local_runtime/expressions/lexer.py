@@ -90,8 +90,8 @@ class Lexer:
         while True:
             quote = text.find("'", pos, end)
             if quote == -1:
-                raise LexError("Unterminated string literal: expected a closing ' (write '' for a quote inside a string)",
-                               text, start)
+                raise LexError("Unterminated string literal: expected a closing ' "
+                               "(write '' for a quote inside a string)", text, start)
             pieces.append(text[pos:quote])
             if quote + 1 < end and text[quote + 1] == "'":
                 pieces.append("'")

@@ -129,8 +129,7 @@ def parse_value(text: str) -> Node:
     """
     if text.startswith("@") and not text.startswith(("@@", "@{")):
         return Parser(text, 1).whole()
-    start = 1 if text.startswith("@@") else 0  # a leading '@@' stands for a literal '@'
-    return _template(text, start)
+    return _template(text)
 
 
 def parse_expression(text: str, start: int = 0) -> Node:
@@ -138,10 +137,11 @@ def parse_expression(text: str, start: int = 0) -> Node:
     return Parser(text, start).whole()
 
 
-def _template(text: str, start: int) -> Node:
+def _template(text: str) -> Node:
     parts: list[Text | Node] = []
-    buffer: list[str] = []
-    literal_start = pos = start
+    escaped = text.startswith("@@")  # a leading '@@' stands for a literal '@'
+    buffer: list[str] = ["@"] if escaped else []
+    literal_start, pos = 0, 2 if escaped else 0
     while True:
         at = text.find("@", pos)
         if at == -1:
@@ -162,7 +162,7 @@ def _template(text: str, start: int) -> Node:
             buffer.append(text[pos:at + 1])
             pos = at + 1
     if not parts:
-        return Literal("".join(buffer), start)
+        return Literal("".join(buffer), 0)
     if any(buffer):
         parts.append(Text("".join(buffer), literal_start))
-    return Template(tuple(parts), start)
+    return Template(tuple(parts), 0)

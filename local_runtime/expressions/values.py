@@ -65,7 +65,7 @@ def format_double(value: float) -> str:
         return prefix + "0"
     scientific = exponent + len(digits) - 1
     text = "".join(map(str, digits))
-    if scientific >= 15 or scientific < -5:
+    if scientific >= 15 or scientific < -4:
         mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
         return f"{prefix}{mantissa}E{'+' if scientific >= 0 else '-'}{abs(scientific):02d}"
     if exponent >= 0:

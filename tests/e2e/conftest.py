@@ -1,0 +1,71 @@
+"""An isolated local environment for end-to-end tests: real Azurite, the runtime service in this process
+(its notebooks and training run as child processes, like `make up`), deployed from generated/arm."""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from local_runtime import deploy as deployer
+from local_runtime.service import serve
+from local_runtime.settings import PROJECT_ROOT, Settings, load_settings
+from local_runtime.store import Store
+from tests.conftest import free_port, wait_for_http
+
+ARM = PROJECT_ROOT / "generated" / "arm"
+PIPELINE = "PrepareAndTrain"
+
+
+@dataclass
+class LocalEnvironment:
+    settings: Settings
+    store: Store
+    account_url: str
+    stop: threading.Event
+    thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=serve, args=(self.settings, self.stop), daemon=True)
+        self.thread.start()
+        wait_for_http(f"http://127.0.0.1:{self.settings.runtime_port}/health")
+
+    def halt(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=60)
+        assert not self.thread.is_alive(), "the runtime did not stop"
+
+
+def deploy_overrides(account_url: str, runtime_port: int) -> dict:
+    """ARM parameter overrides that point the local environment at this test's ports."""
+    base = f"http://127.0.0.1:{runtime_port}/azureml"
+    return {
+        "PortoStorage_properties_typeProperties_serviceEndpoint": account_url,
+        f"{PIPELINE}_properties_parameters_storage_account_url_defaultValue": account_url,
+        f"{PIPELINE}_properties_parameters_training_endpoint_uri_defaultValue": f"{base}/endpoints/porto-training/jobs",
+        f"{PIPELINE}_properties_parameters_azureml_management_uri_defaultValue": base,
+        f"{PIPELINE}_properties_parameters_poll_interval_seconds_defaultValue": 1,
+    }
+
+
+@pytest.fixture(scope="module")
+def local_env(azurite: str, tmp_path_factory) -> LocalEnvironment:
+    home = tmp_path_factory.mktemp("local-home")
+    settings = replace(load_settings(), home=home, azurite_port=urlsplit(azurite).port, runtime_port=free_port(),
+                       poll_seconds=0.3)
+    store = Store(settings.db_path)
+    template, values = deployer.load_arm(ARM / "ARMTemplateForFactory.json", ARM / "parameters" / "local.json",
+                                         deploy_overrides(azurite, settings.runtime_port))
+    deployer.apply(store, deployer.plan(store, settings, template, values))
+    env = LocalEnvironment(settings, store, azurite, threading.Event())
+    env.start()
+    yield env
+    env.halt()
+
+
+def write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(obj))
