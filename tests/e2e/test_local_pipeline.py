@@ -168,3 +168,18 @@ def test_a_new_version_of_the_same_blob_fires_again(local_env, good_run, tmp_pat
     second = wait_for_run_of(local_env, name)
     assert second != first
     assert wait_for_end(local_env, second)["status"] == "Succeeded"
+
+
+def test_smoke_and_integration_commands_against_the_environment(local_env, good_run, monkeypatch, capsys):
+    from ops import integration, smoke
+
+    monkeypatch.setattr(smoke, "load_settings", lambda: local_env.settings)
+    monkeypatch.setattr(integration, "load_settings", lambda: local_env.settings)
+    assert smoke.main(["--env", "local", "--timeout", "240"]) == 0
+    out = capsys.readouterr().out
+    assert "Queued" in out or "InProgress" in out
+    assert "PrepareData" in out and "Succeeded" in out
+    assert integration.main(["--env", "local"]) == 0
+    assert "0 failed" in capsys.readouterr().out
+    assert smoke.main(["--env", "local", "--timeout", "0.5"]) == 1  # gives up, names the state
+    assert "gave up after" in capsys.readouterr().err
