@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from dataprep.errors import ContractViolation, Problem
-from synthetic.columns import MISSING, ColumnSpec, load_columns
+from dataprep.columns import MISSING, ColumnSpec, load_columns
 
 MAX_PROBLEMS = 20  # per file: enough to fix a batch at once, short enough to read in an ADF error
 EXAMPLE_LINES = 5  # line numbers shown per problem

@@ -20,7 +20,7 @@ from dataprep.manifest import blob_stats, build_manifest, canonical_json, code_i
 from dataprep.parquet import to_parquet_bytes
 from dataprep.split import split_table
 from storage.blobs import container_client, download_bytes, parse_blob_url, sha256_hex, upload_bytes, upload_once
-from synthetic.columns import ColumnSpec
+from dataprep.columns import ColumnSpec
 
 __all__ = ["Containers", "input_blob_url", "prepare", "widget_float", "widget_int"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 
-from synthetic.columns import SOURCE_ROWS
+from dataprep.columns import SOURCE_ROWS
 from synthetic.generate import generate, write_csv
 
 

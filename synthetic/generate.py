@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from synthetic.columns import MISSING, ColumnSpec, load_columns
+from dataprep.columns import MISSING, ColumnSpec, load_columns
 
 DECIMALS = 6
 # Spread of the (shifted) lognormal used for free continuous columns such as ps_car_13 and ps_reg_03.

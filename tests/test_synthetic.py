@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 
 from synthetic import generate, write_csv
 from synthetic.__main__ import main
-from synthetic.columns import load_columns
+from dataprep.columns import load_columns
 
 SPECS = load_columns()
 ROWS = 100_000

@@ -8,7 +8,7 @@ import pytest
 
 from dataprep.layout import Containers
 from storage.blobs import container_client, ensure_containers, upload_bytes
-from synthetic.columns import ColumnSpec, load_columns
+from dataprep.columns import ColumnSpec, load_columns
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from synthetic.columns import ColumnSpec
+from dataprep.columns import ColumnSpec
 
 
 def valid_frame(columns: list[ColumnSpec], rows: int = 500, *, seed: int = 0, positives: float = 0.1) -> pd.DataFrame:
