@@ -19,7 +19,7 @@ help: ## list the targets
 $(VENV)/.installed: requirements.txt requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "bootstrap: installing pinned Python packages into $(VENV) (first time takes a minute or two)"
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c requirements.lock
+	@$(PY) -m pip install -qq --disable-pip-version-check -r requirements.txt -c requirements.lock
 	@touch $@
 
 .tools/.installed: tools/package.json tools/package-lock.json
@@ -55,8 +55,8 @@ smoke: $(VENV)/.installed ## run the deployed pipeline on the newest input file,
 integration-test: $(VENV)/.installed ## check the data of the latest successful run (splits, rates, ids, hashes)
 	@$(PY) -m ops.integration --env $(ENV)
 
-runs: $(VENV)/.installed ## list pipeline runs (RUN=<id> shows one with its activities)
-	@$(PY) -m local_runtime runs $(RUN)
+runs: $(VENV)/.installed ## list pipeline runs (RUN=<id> shows one with its activities; SVG=file.svg draws its timeline)
+	@$(PY) -m local_runtime runs $(RUN) $(if $(SVG),--svg $(SVG))
 
 demo: bootstrap generate up ## the whole story locally: generate, deploy, drop a file, trigger, prepare, train, register, lineage
 	@$(PY) -m local_runtime deploy --env local

@@ -94,6 +94,11 @@ def cmd_runs(args, settings, store) -> int:
             raise RuntimeErrorBase(f"no run {args.run_id}; `python -m local_runtime runs` lists them")
         print(json.dumps({**run, "activities": store.activity_runs(args.run_id)}, indent=2) if args.json
               else format_run(run, store.activity_runs(args.run_id)))
+        if args.svg:
+            from local_runtime.timeline_svg import render
+
+            Path(args.svg).write_text(render(run, store.activity_runs(args.run_id)))
+            print(f"timeline picture: {args.svg}")
         return 0
     runs = store.runs(args.limit)
     if args.json:
@@ -124,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_id", nargs="?")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--svg", help="with a run id: also draw its activity timeline to this SVG file")
     p.set_defaults(func=cmd_runs)
     return parser
 

@@ -10,9 +10,10 @@ from pathlib import Path
 from local_runtime.report import format_run
 from local_runtime.settings import load_settings
 from local_runtime.store import Store
+from local_runtime.timeline_svg import render as render_timeline
 from local_runtime.triggers import blob_version
 from ops.deployed import manifest, training_job
-from storage import download_bytes, sha256_hex, upload_bytes
+from storage import container_client, download_bytes, parse_blob_url, sha256_hex, upload_bytes
 
 TERMINAL = {"Succeeded", "Failed", "Cancelled"}
 
@@ -20,8 +21,6 @@ TERMINAL = {"Succeeded", "Failed", "Cancelled"}
 def drop_file(settings, path: Path, container: str = "input") -> tuple[str, str]:
     url = f"{settings.azurite_account_url()}/{container}/{path.name}"
     upload_bytes(url, path.read_bytes())
-    from storage import parse_blob_url, container_client
-
     address = parse_blob_url(url)
     etag = container_client(address.account_url, address.container).get_blob_client(address.path) \
         .get_blob_properties().etag
@@ -106,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     run = wait_for_end(store, run_id, args.timeout)
     print()
     print(format_run(run, store.activity_runs(run_id)))
+    picture = settings.home / "reports" / f"{run_id}-timeline.svg"
+    picture.parent.mkdir(parents=True, exist_ok=True)
+    picture.write_text(render_timeline(run, store.activity_runs(run_id)))
+    print(f"timeline picture: {picture}")
     print()
     if run["status"] != "Succeeded":
         return 1

@@ -38,15 +38,16 @@ def running_pid(settings: Settings, name: str) -> int | None:
     return None
 
 
-def _wait_http(url: str, what: str, log: Path, timeout: float = 30) -> None:
+def wait_for_http(url: str, timeout: float = 30) -> None:
+    """Block until something answers HTTP at url; TimeoutError otherwise."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             requests.get(url, timeout=1)
             return
         except requests.ConnectionError:
-            time.sleep(0.2)
-    raise SystemExit(f"{what} did not answer on {url} within {timeout:.0f}s; see {log}")
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f}s")
 
 
 def _start(settings: Settings, name: str, command: list[str], health_url: str) -> None:
@@ -61,7 +62,10 @@ def _start(settings: Settings, name: str, command: list[str], health_url: str) -
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
                                 env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}, start_new_session=True)
     _pid_file(settings, name).write_text(str(proc.pid))
-    _wait_http(health_url, name, log)
+    try:
+        wait_for_http(health_url)
+    except TimeoutError as exc:
+        raise SystemExit(f"{name} did not start: {exc}; see {log}") from exc
     print(f"  {name:<10} started (pid {proc.pid}, log {log.relative_to(PROJECT_ROOT) if log.is_relative_to(PROJECT_ROOT) else log})")
 
 

@@ -1,34 +1,18 @@
 """Shared fixtures: real services, started per test session on free loopback ports."""
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import time
-from pathlib import Path
 
 import pytest
-import requests
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-AZURITE_BLOB = PROJECT_ROOT / ".tools" / "node_modules" / ".bin" / "azurite-blob"
+from ops.services import AZURITE as AZURITE_BLOB, wait_for_http
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_for_http(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer within {timeout}s")
 
 
 @pytest.fixture(scope="session")

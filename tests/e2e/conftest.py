@@ -2,10 +2,8 @@
 (its notebooks and training run as child processes, like `make up`), deployed from generated/arm."""
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, replace
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,7 +12,8 @@ from local_runtime import deploy as deployer
 from local_runtime.service import serve
 from local_runtime.settings import PROJECT_ROOT, Settings, load_settings
 from local_runtime.store import Store
-from tests.conftest import free_port, wait_for_http
+from ops.services import wait_for_http
+from tests.conftest import free_port
 
 ARM = PROJECT_ROOT / "generated" / "arm"
 PIPELINE = "PrepareAndTrain"
@@ -66,6 +65,3 @@ def local_env(azurite: str, tmp_path_factory) -> LocalEnvironment:
     yield env
     env.halt()
 
-
-def write_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj))

@@ -3,7 +3,6 @@ trains on exactly it through the Azure ML stand-in and registers a model tagged 
 file fails the run, lands in the rejected area and writes nothing else; restarts neither re-run nor miss."""
 from __future__ import annotations
 
-import io
 import json
 import time
 
