@@ -49,8 +49,8 @@ down: ## stop exactly the services `make up` started
 deploy: $(VENV)/.installed ## deploy ENV's ARM template + parameters file (ENV=local: the local runtime)
 	@$(PY) -m local_runtime deploy --env $(ENV)
 
-smoke: $(VENV)/.installed ## run the deployed pipeline on the newest input file, poll to the end, print activity runs
-	@$(PY) -m ops.smoke --env $(ENV)
+smoke: $(VENV)/.installed ## run the deployed pipeline (newest input file, or PARAMS="fileName=x.csv ..."), poll to the end
+	@$(PY) -m ops.smoke --env $(ENV) $(foreach p,$(PARAMS),--param $(p))
 
 integration-test: $(VENV)/.installed ## check the data of the latest successful run (splits, rates, ids, hashes)
 	@$(PY) -m ops.integration --env $(ENV)

@@ -13,6 +13,7 @@ from typing import Any
 from local_runtime.activities.registry import register
 from local_runtime.errors import ActivityError
 from local_runtime.settings import PROJECT_ROOT
+from local_runtime.timespan import parse_timespan
 
 
 def notebook_file(settings, notebook_path: str) -> Path:
@@ -36,10 +37,16 @@ def databricks_notebook(activity: dict, props: dict, rc) -> Any:
     with tempfile.TemporaryDirectory() as tmp:
         result_path = Path(tmp) / "result.json"
         env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+        # The child is killed at the activity's timeout, as Databricks cancels the run, instead of outliving it.
+        timeout = parse_timespan(activity.get("policy", {}).get("timeout", "7.00:00:00"))
         with open(log_path, "w") as log:
-            proc = subprocess.run(
-                [sys.executable, "-m", "local_runtime.notebook_host", str(notebook), json.dumps(widgets), str(result_path)],
-                cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                proc = subprocess.run(
+                    [sys.executable, "-m", "local_runtime.notebook_host", str(notebook), json.dumps(widgets),
+                     str(result_path)], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
+            except subprocess.TimeoutExpired as exc:
+                raise ActivityError(f"{notebook.name} did not finish within {timeout:.0f}s (policy.timeout); "
+                                    f"log: {log_path}", "ActivityTimedOut") from exc
         result = json.loads(result_path.read_text()) if result_path.exists() else {}
     if proc.returncode != 0 or "error" in result:
         message = result.get("error") or f"notebook host exited with code {proc.returncode}; see {log_path}"

@@ -182,3 +182,24 @@ def test_smoke_and_integration_commands_against_the_environment(local_env, good_
     assert "0 failed" in capsys.readouterr().out
     assert smoke.main(["--env", "local", "--timeout", "0.5"]) == 1  # gives up, names the state
     assert "gave up after" in capsys.readouterr().err
+
+
+def test_a_model_below_the_quality_gate_fails_the_run_and_registers_nothing(local_env, good_run, tmp_path):
+    import numpy as np
+
+    frame = generate(4000, 5)
+    frame["target"] = np.random.default_rng(0).permutation(frame["target"].to_numpy())  # no signal left
+    path = tmp_path / "noise.csv"
+    write_csv(frame, path)
+    name = drop(local_env, "drops/noise.csv", path.read_bytes())
+    run_id = wait_for_run_of(local_env, name)
+    run = wait_for_end(local_env, run_id)
+    assert run["status"] == "Failed"
+    assert "Training job batchjob-" in run["message"] and "ended with status Failed" in run["message"]
+    statuses = {a["name"]: a["status"] for a in local_env.store.activity_runs(run_id)}
+    assert statuses["PrepareData"] == "Succeeded" and statuses["TrainingJobFailed"] == "Failed"
+    assert "AUC" in training_job(local_env.store, run_id)["error"]
+    client = MlflowClient(local_env.settings.mlflow_tracking_uri)
+    tagged = [v for v in client.search_model_versions("name='porto-seguro-safe-driver'")
+              if v.tags.get("pipeline_run_id") == run_id]
+    assert tagged == []
