@@ -11,7 +11,7 @@ PY    := $(VENV)/bin/python
 DATA_FILE := data/porto_seguro_$(ROWS)_$(SEED).csv
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help bootstrap generate validate data up down deploy smoke integration-test demo test runs clean
+.PHONY: help bootstrap generate validate export data up down deploy smoke integration-test demo test runs bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -36,6 +36,10 @@ generate: $(VENV)/.installed ## render generated/ (ADF git layout, definition fi
 validate: $(VENV)/.installed ## check the spec (schema, yamllint), every generated object against the SDK models, staleness
 	@$(VENV)/bin/yamllint -s -c .yamllint.yaml spec/
 	@$(PY) -m generator validate
+
+export: $(VENV)/.installed ## export any ADF git folder to ARM: make export SRC=<folder> OUT=<folder> FACTORY=<name>
+	@test -n "$(SRC)" -a -n "$(OUT)" -a -n "$(FACTORY)" || { echo "usage: make export SRC=<adf git folder> OUT=<output folder> FACTORY=<factory name>"; exit 2; }
+	@$(PY) -m generator export --source $(SRC) --out $(OUT) --factory-name $(FACTORY)
 
 data: $(VENV)/.installed ## write a synthetic Porto-Seguro-shaped CSV (ROWS=, SEED=) to data/
 	@$(PY) -m synthetic --rows $(ROWS) --seed $(SEED) --out $(DATA_FILE)
@@ -65,6 +69,9 @@ demo: bootstrap generate up ## the whole story locally: generate, deploy, drop a
 
 test: bootstrap ## run the test suite (starts its own Azurite and runtime on free ports)
 	@$(PY) -m pytest -q tests
+
+bench: $(VENV)/.installed ## benchmarks, each as ratios against a baseline measured in the same run
+	@$(PY) -m bench
 
 clean: down ## stop services and delete local state (.local/) and data/
 	rm -rf .local data
