@@ -11,7 +11,7 @@ PY    := $(VENV)/bin/python
 DATA_FILE := data/porto_seguro_$(ROWS)_$(SEED).csv
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help bootstrap generate validate export data up down deploy smoke integration-test demo test runs bench clean
+.PHONY: help bootstrap generate validate export data up down deploy smoke integration-test demo test runs mlflow-ui bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ integration-test: $(VENV)/.installed ## check the data of the latest successful 
 
 runs: $(VENV)/.installed ## list pipeline runs (RUN=<id> shows one with its activities; SVG=file.svg draws its timeline)
 	@$(PY) -m local_runtime runs $(RUN) $(if $(SVG),--svg $(SVG))
+
+mlflow-ui: $(VENV)/.installed ## browse the local MLflow store (runs, registered models, lineage tags) on 127.0.0.1:5000
+	@$(VENV)/bin/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri sqlite:///$(CURDIR)/.local/mlflow/mlflow.db
 
 demo: bootstrap generate up ## the whole story locally: generate, deploy, drop a file, trigger, prepare, train, register, lineage
 	@$(PY) -m local_runtime deploy --env local
