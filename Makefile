@@ -11,7 +11,7 @@ PY    := $(VENV)/bin/python
 DATA_FILE := data/porto_seguro_$(ROWS)_$(SEED).csv
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help bootstrap generate validate export data up down deploy smoke integration-test demo test runs mlflow-ui bench clean
+.PHONY: help bootstrap generate validate diff export data up down plan deploy smoke integration-test demo test runs mlflow-ui bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ validate: $(VENV)/.installed ## check the spec (schema, yamllint), every generat
 	@$(VENV)/bin/yamllint -s -c .yamllint.yaml spec/
 	@$(PY) -m generator validate
 
+diff: $(VENV)/.installed ## semantic diff of generated/ against a git ref, for reviews: make diff BASE=HEAD~1 [JSON=1]
+	@$(PY) -m generator diff --base $(or $(BASE),HEAD) $(if $(JSON),--json)
+
 export: $(VENV)/.installed ## export any ADF git folder to ARM: make export SRC=<folder> OUT=<folder> FACTORY=<name>
 	@test -n "$(SRC)" -a -n "$(OUT)" -a -n "$(FACTORY)" || { echo "usage: make export SRC=<adf git folder> OUT=<output folder> FACTORY=<factory name>"; exit 2; }
 	@$(PY) -m generator export --source $(SRC) --out $(OUT) --factory-name $(FACTORY)
@@ -49,6 +52,9 @@ up: bootstrap ## start Azurite and the local runtime in the background (PIDs and
 
 down: ## stop exactly the services `make up` started
 	@test -x $(PY) && $(PY) -m ops.services down || true
+
+plan: $(VENV)/.installed ## what `deploy ENV=` would change versus what is deployed, without side effects [JSON=1]
+	@$(PY) -m local_runtime plan --env $(ENV) $(if $(JSON),--json)
 
 deploy: $(VENV)/.installed ## deploy ENV's ARM template + parameters file (ENV=local: the local runtime)
 	@$(PY) -m local_runtime deploy --env $(ENV)

@@ -50,6 +50,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from generator.diff import render_json, render_text
+    from generator.diff_git import diff_generated
+
+    diff = diff_generated(args.base, Path(args.out).resolve().parent)
+    print(render_json(diff) if args.json else render_text(diff))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m generator", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--spec", default=str(DEFAULT_SPEC))
         p.add_argument("--out", default=str(DEFAULT_OUT))
         p.set_defaults(func=func)
+    p = sub.add_parser("diff", help="semantic diff of generated/ between a git ref and the work tree")
+    p.add_argument("--base", required=True, help="git ref to compare with, e.g. HEAD~1 or main")
+    p.add_argument("--out", default=str(DEFAULT_OUT))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_diff)
     p = sub.add_parser("export", help="export any ADF git folder to ARMTemplateForFactory.json + parameters")
     p.add_argument("--source", required=True, help="root of an ADF git layout")
     p.add_argument("--out", required=True, help="folder for the ARM template and parameters file")

@@ -1,4 +1,4 @@
-"""Thin CLI over the local runtime: deploy, serve, start and inspect runs."""
+"""Thin CLI over the local runtime: plan and deploy, serve, start and inspect runs."""
 from __future__ import annotations
 
 import argparse
@@ -37,17 +37,32 @@ def environment_target(env: str) -> str:
     return load_spec().environment(env)["target"]
 
 
-def cmd_deploy(args, settings, store) -> int:
-    target = environment_target(args.env)
+def require_local(env: str) -> None:
+    """The one message for every command that needs a deployed environment (plan, deploy) on Azure."""
+    target = environment_target(env)
     if target != "local":
         raise RuntimeErrorBase(
-            f"ENV={args.env} is an Azure environment (spec: environments.{args.env}.target = {target}). Deploying it "
-            "needs an Azure subscription, credentials (az login or a service principal) and the Azure deployer, "
-            "which this project does not have yet. Use ENV=local for the embedded runtime.")
+            f"ENV={env} is an Azure environment (spec: environments.{env}.target = {target}). Planning or "
+            "deploying it needs an Azure subscription, credentials (az login or a service principal) and the Azure "
+            "deployer, which this project does not have yet. Use ENV=local for the embedded runtime.")
+
+
+def _local_plan(args, settings, store: Store | deployer.DeployedState) -> deployer.DeployPlan:
+    require_local(args.env)
     generated = Path(args.generated)
     template, values = deployer.load_arm(generated / "arm" / "ARMTemplateForFactory.json",
                                          generated / "arm" / "parameters" / f"{args.env}.json", _pairs(args.parameter))
-    plan = deployer.plan(store, settings, template, values)
+    return deployer.plan(store, settings, template, values)
+
+
+def cmd_plan(args, settings, store) -> int:
+    plan = _local_plan(args, settings, deployer.DeployedState(settings.db_path))  # read-only: no side effects
+    print(json.dumps(plan.to_json(), indent=2, ensure_ascii=False) if args.json else "\n".join(plan.describe()))
+    return 0
+
+
+def cmd_deploy(args, settings, store) -> int:
+    plan = _local_plan(args, settings, store)
     print("\n".join(plan.describe()))
     deployer.apply(store, plan)
     print(f"deployed {plan.factory} to the local runtime ({settings.db_path})")
@@ -118,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generated", default=str(PROJECT_ROOT / "generated"))
     p.add_argument("--parameter", action="append", help="override a template parameter: NAME=VALUE")
     p.set_defaults(func=cmd_deploy)
+    p = sub.add_parser("plan", help="show what deploy would change (objects, triggers, containers); changes nothing")
+    p.add_argument("--env", required=True)
+    p.add_argument("--generated", default=str(PROJECT_ROOT / "generated"))
+    p.add_argument("--parameter", action="append", help="override a template parameter: NAME=VALUE")
+    p.add_argument("--json", action="store_true", help="the plan as JSON, for tools")
+    p.set_defaults(func=cmd_plan, read_only=True)
     sub.add_parser("serve", help="run triggers, runs and the Azure ML stand-in until stopped").set_defaults(func=cmd_serve)
     p = sub.add_parser("run", help="start a pipeline run (like Invoke-AzDataFactoryV2Pipeline)")
     p.add_argument("--pipeline", required=True)
@@ -138,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = load_settings()
     try:
-        return args.func(args, settings, Store(settings.db_path))
+        store = None if getattr(args, "read_only", False) else Store(settings.db_path)
+        return args.func(args, settings, store)
     except RuntimeErrorBase as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
