@@ -12,8 +12,8 @@ from pathlib import Path
 from generator.arm_export import export
 from generator.layout import write_json
 from generator.render import render_definition, render_objects
-from generator.sdk_check import check_object
 from generator.spec import Spec, load_spec
+from generator.validate import validate_generated
 
 SIZES = (1, 50, 200)
 REPEATS = 3
@@ -44,7 +44,8 @@ def generate_and_validate(spec: Spec, pipelines: int, out: Path) -> int:
         write_json(out / "factory" / obj.folder / f"{obj.name}.json", obj.body)
     result = export(list(objects.values()), bench_definition(spec), "adf-bench")
     write_json(out / "arm" / "ARMTemplateForFactory.json", result.template)
-    problems = [p for obj in objects.values() for p in check_object(obj)]
+    write_json(out / "arm" / "ARMTemplateParametersForFactory.json", result.parameters_file())
+    problems = validate_generated(out)
     if problems:
         raise SystemExit(f"bench factory is invalid: {problems[:3]}")
     return len(objects)

@@ -6,6 +6,7 @@ Output under generated/:
   arm/ARMTemplateForFactory.json            one template, promoted unchanged through every environment
   arm/ARMTemplateParametersForFactory.json  its export defaults (the authoring environment)
   arm/parameters/<env>.json                 what differs per environment, and nothing else
+  arm/linkedTemplates/                      only past ARM's resource or size limit, as ADF's export writes them
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from generator.arm_export import ArmExport, export, strip_defaults
 from generator.errors import StaleEnvironmentError
 from generator.layout import DEFINITION_FILE, write_json
+from generator.linked_templates import linked_template_files
 from generator.render import render_definition, render_objects
 from generator.spec import Spec
 
@@ -65,6 +67,8 @@ def plan_files(spec: Spec, out: Path = DEFAULT_OUT) -> list[GeneratedFile]:
     exports = environment_exports(spec)
     files.append(GeneratedFile(out / "arm" / "ARMTemplateForFactory.json", exports[authoring].template))
     files.append(GeneratedFile(out / "arm" / "ARMTemplateParametersForFactory.json", exports[authoring].parameters_file()))
+    for relative, content in linked_template_files(exports[authoring]).items():
+        files.append(GeneratedFile(out / "arm" / relative, content))
     for name in sorted(exports):
         files.append(GeneratedFile(out / "arm" / "parameters" / f"{name}.json", exports[name].parameters_file()))
     return files

@@ -8,8 +8,7 @@ from pathlib import Path
 from generator.arm_export import export
 from generator.build import DEFAULT_OUT, generate, stale_files
 from generator.errors import GeneratorError
-from generator.layout import read_factory_folder, write_json
-from generator.sdk_check import check_object
+from generator.layout import write_json
 from generator.spec import DEFAULT_SPEC, load_spec
 
 
@@ -25,14 +24,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from generator.validate import format_problems, validate_generated
+
     spec = load_spec(args.spec)
     print(f"spec: {args.spec} is valid ({len(spec.environments)} environments)")
-    objects, _ = read_factory_folder(Path(args.out) / "factory")
-    problems = [p for obj in objects for p in check_object(obj)]
-    for problem in problems:
-        print(f"  sdk: {problem}")
-    print(f"sdk: {len(objects)} objects checked against azure-mgmt-datafactory 9.3.0 models, {len(problems)} problem(s)")
-    stale = stale_files(spec, Path(args.out))
+    out = Path(args.out)
+    problems = validate_generated(out)
+    for line in format_problems(problems):
+        print(f"  {line}")
+    print(f"generated: SDK models (azure-mgmt-datafactory 9.3.0), references, expressions and ARM checked, "
+          f"{len(problems)} problem(s)")
+    stale = stale_files(spec, out)
     for path in stale:
         print(f"  stale: {path}")
     if stale:
@@ -41,12 +43,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    objects, definition = read_factory_folder(Path(args.source))
+    from generator.arm_export import read_git_folder
+    from generator.linked_templates import linked_template_files
+
+    objects, definition = read_git_folder(Path(args.source))
     result = export(objects, definition, args.factory_name)
     out = Path(args.out)
     write_json(out / "ARMTemplateForFactory.json", result.template)
-    write_json(out / "ARMTemplateParametersForFactory.json", result.parameters_file())
-    print(f"export: {len(result.template['resources'])} resources, {len(result.template['parameters'])} parameters -> {out}")
+    write_json(out / "ARMTemplateParametersForFactory.json", result.adf_parameters_file())  # "" for secrets, as ADF
+    linked = linked_template_files(result)
+    for relative, content in linked.items():
+        write_json(out / relative, content)
+    print(f"export: {len(result.template['resources'])} resources, {len(result.template['parameters'])} parameters"
+          f"{f', {len(linked)} linked-template files' if linked else ''} -> {out}")
     return 0
 
 

@@ -1,19 +1,50 @@
 """Resolve an ARM template with its parameters the way Azure Resource Manager does, for the expressions an
 ADF export uses: `[concat(...)]`, `[parameters('x')]`, `[variables('x')]`, string literals with '' escapes,
-numbers, nested calls and `[[` escapes. An unsupported function is an error naming it, not a silent pass."""
+numbers, nested calls and `[[` escapes. An unsupported function is an error naming it, not a silent pass.
+
+Parsing (`parse`, to the small tree below) is separate from evaluation so `make validate` can check a
+template's expressions without values for its parameters."""
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable, Iterator, Union
 
 from local_runtime.errors import DeployError
 
 _TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[(),.\[\]]))")
 
 
+@dataclass(frozen=True)
+class Literal:
+    value: str | int
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    args: tuple["Node", ...]
+
+
+@dataclass(frozen=True)
+class Member:
+    """`target.name` (key is the name) or `target[index]` (key is a node)."""
+    target: "Node"
+    key: Union[str, "Node"]
+
+
+Node = Union[Literal, Call, Member]
+
+
+def is_expression(value: Any) -> bool:
+    """A JSON string ARM evaluates: `[...]`, except `[[...` which is the literal text after the first `[`."""
+    return isinstance(value, str) and value.startswith("[") and value.endswith("]") and not value.startswith("[[")
+
+
 class _Parser:
-    def __init__(self, text: str, functions: dict[str, Callable[..., Any]]):
-        self.text, self.pos, self.functions = text, 0, functions
+    def __init__(self, text: str):
+        self.text, self.pos, self.last = text, 0, 0  # last: start of the most recent token, for the ^
 
     def fail(self, expected: str) -> DeployError:
         return DeployError(f"ARM expression [{self.text}]: expected {expected} at column {self.pos + 2}\n"
@@ -26,29 +57,37 @@ class _Parser:
         kind = match.lastgroup
         return kind, match.group(kind)
 
-    def take(self) -> tuple[str, str]:
+    def take(self, expected: str = "a value") -> tuple[str, str]:
         match = _TOKEN.match(self.text, self.pos)
         if not match:
-            raise self.fail("a value")
-        self.pos = match.end()
+            self.skip_space()
+            raise self.fail(expected)
+        self.last, self.pos = match.start(match.lastgroup), match.end()
         return match.lastgroup, match.group(match.lastgroup)
 
     def expect(self, punct: str) -> None:
-        kind, value = self.take()
+        kind, value = self.take(f"'{punct}'")
         if kind != "punct" or value != punct:
+            self.pos = self.last
             raise self.fail(f"'{punct}'")
 
-    def value(self) -> Any:
+    def skip_space(self) -> None:
+        self.pos += len(self.text[self.pos:]) - len(self.text[self.pos:].lstrip())
+
+    def whole(self) -> Node:
+        node = self.value()
+        self.skip_space()
+        if self.pos < len(self.text):
+            raise self.fail("the end of the expression (combine values with functions such as concat())")
+        return node
+
+    def value(self) -> Node:
         kind, text = self.take()
         if kind == "str":
-            result: Any = text[1:-1].replace("''", "'")
+            node: Node = Literal(text[1:-1].replace("''", "'"))
         elif kind == "num":
-            result = int(text)
+            node = Literal(int(text))
         elif kind == "name":
-            func = self.functions.get(text.lower())
-            if func is None:
-                raise DeployError(f"ARM function {text}() is not supported by the local deployer; "
-                                  f"supported: {', '.join(sorted(self.functions))}")
             self.expect("(")
             args = []
             if self.token() != ("punct", ")"):
@@ -57,19 +96,49 @@ class _Parser:
                     self.take()
                     args.append(self.value())
             self.expect(")")
-            result = func(*args)
+            node = Call(text, tuple(args))
         else:
+            self.pos = self.last
             raise self.fail("a string, a number or a function call")
         while self.token() in (("punct", "."), ("punct", "[")):
             _, punct = self.take()
             if punct == ".":
-                _, prop = self.take()
-                result = result[prop]
+                node = Member(node, self.take()[1])
             else:
-                index = self.value()
+                node = Member(node, self.value())
                 self.expect("]")
-                result = result[index]
-        return result
+        return node
+
+
+@lru_cache(maxsize=4096)
+def parse(text: str) -> Node:
+    """Parse the text between the brackets of an ARM expression; DeployError with a ^ marker if malformed."""
+    return _Parser(text).whole()
+
+
+def calls(node: Node) -> Iterator[Call]:
+    """Every function call in the tree, outermost first."""
+    if isinstance(node, Call):
+        yield node
+        for arg in node.args:
+            yield from calls(arg)
+    elif isinstance(node, Member):
+        yield from calls(node.target)
+        if not isinstance(node.key, str):
+            yield from calls(node.key)
+
+
+def evaluate_node(node: Node, functions: dict[str, Callable[..., Any]]) -> Any:
+    if isinstance(node, Literal):
+        return node.value
+    if isinstance(node, Call):
+        func = functions.get(node.name.lower())
+        if func is None:  # checked before the arguments, as ARM reports the outermost unknown function
+            raise DeployError(f"ARM function {node.name}() is not supported by the local deployer; "
+                              f"supported: {', '.join(sorted(functions))}")
+        return func(*(evaluate_node(arg, functions) for arg in node.args))
+    target = evaluate_node(node.target, functions)
+    return target[node.key if isinstance(node.key, str) else evaluate_node(node.key, functions)]
 
 
 def resolve(template: dict, parameter_values: dict[str, Any]) -> list[dict]:
@@ -113,7 +182,7 @@ def resolve(template: dict, parameter_values: dict[str, Any]) -> list[dict]:
         if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
             if value.startswith("[["):
                 return value[1:]
-            return _Parser(value[1:-1], functions).value()
+            return evaluate_node(parse(value[1:-1]), functions)
         if isinstance(value, dict):
             return {k: evaluate(v) for k, v in value.items()}
         if isinstance(value, list):

@@ -1,10 +1,14 @@
-"""Execute one pipeline run: activities in dependency order, ADF's dependency conditions, policies
-(timeout, retry), Skipped cascading, and the final status by ADF's leaf rule."""
+"""Execute one pipeline run: activities in dependency order with independent branches in parallel, ADF's
+dependency conditions, policies (timeout, retry), Skipped cascading, cooperative cancellation, and the final
+status by ADF's leaf rule."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
+from collections import ChainMap
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +21,23 @@ from local_runtime.timespan import parse_timespan
 
 log = logging.getLogger("local_runtime.engine")
 DEFAULT_TIMEOUT = 7 * 24 * 3600.0  # ADF's default activity timeout: 7 days
+POLL = 0.1                         # how often a waiting activity looks at its stop signal
+GRACE = 5.0                        # how long a stopped runner gets to stop its children before it is abandoned
+
+
+class SharedOutputs(dict):
+    """Activity outputs written by parallel branches while expressions iterate them (case-insensitive lookups,
+    error messages): iterate over a snapshot (taken under the GIL) so a concurrent insert cannot break it."""
+
+    def __iter__(self):
+        return iter(list(dict.keys(self)))
+
+
+class Cancelled(ActivityError):
+    """The activity stopped because its run was cancelled (or its container stopped)."""
+
+    def __init__(self, message: str = "the run was cancelled"):
+        super().__init__(message, "OperationCancelled")
 
 
 @dataclass
@@ -27,9 +48,25 @@ class RunContext:
     run_id: str
     expressions: ExpressionContext
     cancelled: threading.Event = field(default_factory=threading.Event)
+    """Set when this scope must stop: the run was cancelled, or an enclosing activity timed out."""
+    parent: str | None = None
+    """Activity run id of the enclosing container activity (None at the pipeline's top level)."""
+    reuse: dict[str, dict] = field(default_factory=dict)
+    """Rerun from failed: top-level activity name -> the succeeded activity run whose output is reused."""
+    return_value: dict = field(default_factory=dict)
+    """The pipelineReturnValue system variable (SetVariable with setSystemVariable)."""
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    """Guards the run's shared state (variables) across parallel branches and ForEach iterations."""
+    pipeline_name: str = ""
 
     def evaluate(self, value: Any) -> Any:
         return evaluate_value(value, self.expressions)
+
+    def iteration(self, item: Any) -> "RunContext":
+        """A ForEach iteration: its own item() and its own activity outputs; variables stay shared (as in ADF)."""
+        expressions = self.expressions.with_item(item)
+        expressions.activity_outputs = ChainMap(SharedOutputs(), self.expressions.activity_outputs)
+        return dataclasses.replace(self, expressions=expressions)
 
 
 def _conditions_met(activity: dict, statuses: dict[str, str]) -> bool:
@@ -53,23 +90,42 @@ def _error(exc: BaseException, name: str) -> dict:
             "target": name}
 
 
-def _call_with_timeout(func, timeout: float, *args) -> Any:
+def _call_supervised(func, timeout: float, activity: dict, inputs: Any, rc: RunContext) -> Any:
+    """Run the runner in its own thread with its own stop signal, set when the activity times out or the
+    enclosing scope stops; cooperative runners (Wait, Until, ForEach, notebooks, child pipelines) then stop."""
+    stop = threading.Event()
+    scoped = dataclasses.replace(rc, cancelled=stop)
     box: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            box["result"] = func(*args)
+            box["result"] = func(activity, inputs, scoped)
         except BaseException as exc:  # carried back to the engine thread
             box["error"] = exc
 
-    thread = threading.Thread(target=target, daemon=True)
+    thread = threading.Thread(target=target, daemon=True, name=f"activity-{activity['name']}")
     thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise ActivityError(f"activity timed out after {timeout:.0f}s (policy.timeout)", "ActivityTimedOut")
+    deadline = time.monotonic() + timeout
+    while thread.is_alive():
+        if rc.cancelled.is_set():
+            stop.set()
+            thread.join(GRACE)
+            raise Cancelled()
+        if time.monotonic() >= deadline:
+            stop.set()
+            thread.join(GRACE)
+            raise ActivityError(f"activity timed out after {timeout:.0f}s (policy.timeout)", "ActivityTimedOut")
+        thread.join(min(POLL, max(deadline - time.monotonic(), 0)))
     if "error" in box:
         raise box["error"]
     return box.get("result")
+
+
+def _finish(rc: RunContext, activity_run_id: str, name: str, status: str, output: Any = None,
+            error: dict | None = None) -> str:
+    rc.store.finish_activity(activity_run_id, status, output, error)
+    rc.expressions.activity_outputs[name] = {"output": output, "status": status, "error": error}
+    return status
 
 
 def run_activity(activity: dict, rc: RunContext) -> str:
@@ -81,7 +137,8 @@ def run_activity(activity: dict, rc: RunContext) -> str:
     entry = RUNNERS.get(activity_type)
     for attempt in range(retries + 1):
         props = activity.get("typeProperties", {})
-        activity_run_id = rc.store.start_activity(rc.run_id, name, activity_type, {})
+        activity_run_id = rc.store.start_activity(rc.run_id, name, activity_type, {}, parent=rc.parent)
+        attempt_rc = dataclasses.replace(rc, parent=activity_run_id)
         try:
             if entry is None:
                 raise ActivityError(f"activity type {activity_type!r} is not supported by the local runtime yet; "
@@ -90,24 +147,41 @@ def run_activity(activity: dict, rc: RunContext) -> str:
             inputs = rc.evaluate(props) if evaluates else props
             if evaluates:
                 rc.store.set_activity_input(activity_run_id, inputs)
-            output = _call_with_timeout(runner, timeout, activity, inputs, rc)
+            output = _call_supervised(runner, timeout, activity, inputs, attempt_rc)
         except BaseException as exc:
             error = _error(exc, name)
-            rc.store.finish_activity(activity_run_id, "Failed", None, error)
-            rc.expressions.activity_outputs[name] = {"output": None, "status": "Failed", "error": error}
-            log.info("run %s: %s failed (attempt %d/%d): %s", rc.run_id, name, attempt + 1, retries + 1, error["message"])
-            if attempt < retries and not rc.cancelled.is_set():
-                time.sleep(interval)
+            if rc.cancelled.is_set():
+                return _finish(rc, activity_run_id, name, "Cancelled", None, _error(Cancelled(), name))
+            _finish(rc, activity_run_id, name, "Failed", None, error)
+            log.info("run %s: %s failed (attempt %d/%d): %s", rc.run_id, name, attempt + 1, retries + 1,
+                     error["message"])
+            if attempt < retries and not rc.cancelled.wait(interval):
                 continue
             return "Failed"
-        rc.store.finish_activity(activity_run_id, "Succeeded", output)
-        rc.expressions.activity_outputs[name] = {"output": output, "status": "Succeeded", "error": None}
-        return "Succeeded"
+        return _finish(rc, activity_run_id, name, "Succeeded", output)
     return "Failed"
 
 
+def _reuse(activity: dict, rc: RunContext) -> str:
+    """Rerun from failed: record the original's succeeded activity run and its output instead of running it."""
+    original = rc.reuse[activity["name"]]
+    activity_run_id = rc.store.start_activity(
+        rc.run_id, activity["name"], activity["type"],
+        {"reusedFromRunId": original["run_id"], "reusedFromActivityRunId": original["activity_run_id"]})
+    return _finish(rc, activity_run_id, activity["name"], "Succeeded", original["output"])
+
+
+def _skip(activity: dict, rc: RunContext) -> str:
+    activity_run_id = rc.store.start_activity(rc.run_id, activity["name"], activity["type"], {}, parent=rc.parent)
+    rc.store.finish_activity(activity_run_id, "Skipped")
+    return "Skipped"
+
+
 def run_activities(activities: list[dict], rc: RunContext) -> dict[str, str]:
-    """Run a list of activities (a pipeline or a container's body); returns name -> final status."""
+    """Run a list of activities (a pipeline or a container's body); returns name -> final status.
+
+    An activity starts as soon as all its dependencies have ended, so independent branches run in parallel,
+    as in ADF. Decisions (run, skip) are taken on this thread only; the activities run on a pool."""
     by_name = {a["name"]: a for a in activities}
     for activity in activities:
         for dependency in activity.get("dependsOn", []):
@@ -116,19 +190,29 @@ def run_activities(activities: list[dict], rc: RunContext) -> dict[str, str]:
                                     "which is not in the same scope", "InvalidTemplate")
     statuses: dict[str, str] = {}
     pending = list(activities)
-    while pending:
-        ready = [a for a in pending if all(d["activity"] in statuses for d in a.get("dependsOn", []))]
-        if not ready:
-            raise ActivityError("activities depend on each other in a cycle: "
-                                + ", ".join(a["name"] for a in pending), "InvalidTemplate")
-        for activity in ready:
-            pending.remove(activity)
-            if rc.cancelled.is_set() or not _conditions_met(activity, statuses):
-                statuses[activity["name"]] = "Skipped"
-                rc.store.finish_activity(rc.store.start_activity(rc.run_id, activity["name"], activity["type"], {}),
-                                         "Skipped")
-                continue
-            statuses[activity["name"]] = run_activity(activity, rc)
+    running: dict[Any, str] = {}
+    with ThreadPoolExecutor(max(1, len(activities)), thread_name_prefix="branch") as pool:
+        while pending or running:
+            ready = [a for a in pending if all(d["activity"] in statuses for d in a.get("dependsOn", []))]
+            for activity in ready:
+                pending.remove(activity)
+                name = activity["name"]
+                if rc.cancelled.is_set() or not _conditions_met(activity, statuses):
+                    statuses[name] = _skip(activity, rc)
+                elif name in rc.reuse:
+                    statuses[name] = _reuse(activity, rc)
+                else:
+                    running[pool.submit(run_activity, activity, rc)] = name
+            if ready:
+                continue  # skips and reuses may have made more activities ready: look again before waiting
+            if not running:
+                if pending:
+                    raise ActivityError("activities depend on each other in a cycle: "
+                                        + ", ".join(a["name"] for a in pending), "InvalidTemplate")
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                statuses[running.pop(future)] = future.result()
     return statuses
 
 
@@ -145,6 +229,17 @@ def outcome(activities: list[dict], statuses: dict[str, str]) -> str:
 
     leaves = [name for name in parents if name not in has_children]
     return "Succeeded" if all(judged(leaf) for leaf in leaves) else "Failed"
+
+
+def run_scope(activities: list[dict], rc: RunContext, owner: str, error_code: str) -> dict[str, str]:
+    """Run a container's body; raise when it failed (by the leaf rule) with the inner errors, or when stopped."""
+    statuses = run_activities(activities, rc)
+    if outcome(activities, statuses) == "Succeeded":
+        return statuses
+    if rc.cancelled.is_set():
+        raise Cancelled()
+    failed = [rc.expressions.activity_outputs[n]["error"]["message"] for n, s in statuses.items() if s == "Failed"]
+    raise ActivityError("; ".join(failed) or f"an activity inside {owner} failed", error_code)
 
 
 def failure_message(rc: RunContext) -> str | None:

@@ -37,6 +37,18 @@ CREATE TABLE IF NOT EXISTS ml_jobs (
 """
 
 
+# Columns added after the first release: (table, column, type). Added in place to existing databases.
+MIGRATIONS = [
+    ("pipeline_runs", "parent_run_id", "TEXT"),     # set for runs started by an ExecutePipeline activity
+    ("pipeline_runs", "rerun_of", "TEXT"),
+    ("pipeline_runs", "rerun_mode", "TEXT"),        # 'full' or 'from_failed'
+    ("pipeline_runs", "return_value", "TEXT"),      # the pipelineReturnValue system variable, JSON
+    ("activity_runs", "parent", "TEXT"),            # activity run id of the enclosing container activity
+]
+RUNNING = ("InProgress", "Canceling")
+TERMINAL = ("Succeeded", "Failed", "Cancelled")
+
+
 def utcnow() -> str:
     """ADF's timestamp shape: ISO 8601 UTC with 7 fractional digits."""
     now = datetime.now(timezone.utc)
@@ -53,6 +65,13 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.connect() as db:
             db.executescript(SCHEMA)
+            for table, column, type_ in MIGRATIONS:
+                if column not in {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}:
+                    try:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {type_}")
+                    except sqlite3.OperationalError as exc:  # another process added it first
+                        if "duplicate column" not in str(exc):
+                            raise
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -98,21 +117,77 @@ class Store:
 
     # --- runs -------------------------------------------------------------------------------------
     def queue_run(self, db: sqlite3.Connection, factory: str, pipeline: str, parameters: dict,
-                  invoked_by: str, trigger: dict | None = None) -> str:
+                  invoked_by: str, trigger: dict | None = None, *, parent_run_id: str | None = None,
+                  rerun_of: str | None = None, rerun_mode: str | None = None) -> str:
         run_id = str(uuid.uuid4())
         db.execute("INSERT INTO pipeline_runs (run_id, factory, pipeline, status, parameters, invoked_by, trigger,"
-                   " queued_at) VALUES (?,?,?,?,?,?,?,?)",
+                   " queued_at, parent_run_id, rerun_of, rerun_mode) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                    [run_id, factory, pipeline, "Queued", json.dumps(parameters), invoked_by,
-                    json.dumps(trigger) if trigger else None, utcnow()])
+                    json.dumps(trigger) if trigger else None, utcnow(), parent_run_id, rerun_of, rerun_mode])
         return run_id
 
+    @staticmethod
+    def _has_slot(db: sqlite3.Connection, factory: str, pipeline: str) -> bool:
+        """The pipeline's `concurrency` property: at most that many runs in progress; the rest stay Queued."""
+        row = db.execute("SELECT body FROM objects WHERE factory=? AND folder='pipeline' AND name=?",
+                         [factory, pipeline]).fetchone()
+        limit = json.loads(row["body"]).get("properties", {}).get("concurrency") if row else None
+        if not limit:
+            return True
+        running = db.execute(f"SELECT COUNT(*) FROM pipeline_runs WHERE factory=? AND pipeline=? AND status IN "
+                             f"({','.join('?' * len(RUNNING))})", [factory, pipeline, *RUNNING]).fetchone()[0]
+        return running < int(limit)
+
+    def _claim(self, db: sqlite3.Connection, run_id: str) -> None:
+        db.execute("UPDATE pipeline_runs SET status='InProgress', run_start=? WHERE run_id=?", [utcnow(), run_id])
+
     def claim_next_run(self) -> dict | None:
+        """The oldest queued run whose pipeline has a free concurrency slot. Runs started by an ExecutePipeline
+        activity are left to that activity (it executes them itself, see `claim_run`)."""
         with self.transaction() as db:
-            row = db.execute("SELECT run_id FROM pipeline_runs WHERE status='Queued' ORDER BY queued_at LIMIT 1").fetchone()
+            rows = db.execute("SELECT run_id, factory, pipeline FROM pipeline_runs WHERE status='Queued' AND "
+                              "parent_run_id IS NULL ORDER BY queued_at").fetchall()
+            row = next((r for r in rows if self._has_slot(db, r["factory"], r["pipeline"])), None)
             if row is None:
                 return None
-            db.execute("UPDATE pipeline_runs SET status='InProgress', run_start=? WHERE run_id=?", [utcnow(), row["run_id"]])
+            self._claim(db, row["run_id"])
         return self.run(row["run_id"])
+
+    def claim_run(self, run_id: str) -> dict | None:
+        """Claim one queued run if its pipeline has a free concurrency slot; None while it must keep waiting."""
+        with self.transaction() as db:
+            row = db.execute("SELECT factory, pipeline FROM pipeline_runs WHERE run_id=? AND status='Queued'",
+                             [run_id]).fetchone()
+            if row is None or not self._has_slot(db, row["factory"], row["pipeline"]):
+                return None
+            self._claim(db, run_id)
+        return self.run(run_id)
+
+    def request_cancel(self, run_id: str) -> str | None:
+        """A queued run is Cancelled at once; a running one becomes Canceling and its executor finishes it as
+        Cancelled. Returns the status after the request (None for an unknown run)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT status FROM pipeline_runs WHERE run_id=?", [run_id]).fetchone()
+            if row is None:
+                return None
+            if row["status"] == "Queued":
+                db.execute("UPDATE pipeline_runs SET status='Cancelled', run_end=?, message=? WHERE run_id=?",
+                           [utcnow(), "cancelled before it started", run_id])
+                return "Cancelled"
+            if row["status"] == "InProgress":
+                db.execute("UPDATE pipeline_runs SET status='Canceling' WHERE run_id=?", [run_id])
+                return "Canceling"
+            return row["status"]
+
+    def child_runs(self, run_id: str) -> list[dict]:
+        with self.connect() as db:
+            rows = db.execute("SELECT run_id FROM pipeline_runs WHERE parent_run_id=? ORDER BY queued_at",
+                              [run_id]).fetchall()
+        return [self.run(r["run_id"]) for r in rows]
+
+    def set_return_value(self, run_id: str, value: dict) -> None:
+        with self.connect() as db:
+            db.execute("UPDATE pipeline_runs SET return_value=? WHERE run_id=?", [json.dumps(value), run_id])
 
     def finish_run(self, run_id: str, status: str, message: str | None) -> None:
         with self.connect() as db:
@@ -125,6 +200,11 @@ class Store:
             cur = db.execute("UPDATE pipeline_runs SET status='Failed', run_end=?, message=? WHERE status='InProgress'",
                              [utcnow(), "the local runtime stopped during this run; start it again with "
                                          "`python -m local_runtime run`"])
+            db.execute("UPDATE pipeline_runs SET status='Cancelled', run_end=? WHERE status='Canceling'", [utcnow()])
+            # A queued child run belongs to an ExecutePipeline activity that no longer exists.
+            db.execute("UPDATE pipeline_runs SET status='Failed', run_end=?, message=? WHERE status='Queued' AND "
+                       "parent_run_id IS NOT NULL",
+                       [utcnow(), "the local runtime stopped before this child run started"])
             db.execute("UPDATE activity_runs SET status='Failed', end=?, error=? WHERE status='InProgress'",
                        [utcnow(), json.dumps({"message": "the local runtime stopped during this activity"})])
             db.execute("UPDATE ml_jobs SET status='Failed', end=?, error=? WHERE status IN ('Queued','Running')",
@@ -137,7 +217,8 @@ class Store:
         if row is None:
             return None
         run = dict(row)
-        run["parameters"], run["trigger"] = _loads(run["parameters"]), _loads(run["trigger"])
+        for key in ("parameters", "trigger", "return_value"):
+            run[key] = _loads(run[key])
         return run
 
     def runs(self, limit: int = 20) -> list[dict]:
@@ -145,13 +226,15 @@ class Store:
             rows = db.execute("SELECT run_id FROM pipeline_runs ORDER BY queued_at DESC LIMIT ?", [limit]).fetchall()
         return [self.run(r["run_id"]) for r in rows]
 
-    def start_activity(self, run_id: str, name: str, type_: str, input_: Any) -> str:
+    def start_activity(self, run_id: str, name: str, type_: str, input_: Any, parent: str | None = None) -> str:
+        """Record an activity run; `parent` is the activity run id of its container (ForEach, If, ...)."""
         activity_run_id = str(uuid.uuid4())
-        with self.connect() as db:
+        with self.transaction() as db:  # branches start in parallel: count and insert atomically
             seq = db.execute("SELECT COUNT(*) FROM activity_runs WHERE run_id=?", [run_id]).fetchone()[0]
-            db.execute("INSERT INTO activity_runs (activity_run_id, run_id, name, type, status, start, input, seq)"
-                       " VALUES (?,?,?,?,?,?,?,?)",
-                       [activity_run_id, run_id, name, type_, "InProgress", utcnow(), json.dumps(input_, default=str), seq])
+            db.execute("INSERT INTO activity_runs (activity_run_id, run_id, name, type, status, start, input, seq,"
+                       " parent) VALUES (?,?,?,?,?,?,?,?,?)",
+                       [activity_run_id, run_id, name, type_, "InProgress", utcnow(), json.dumps(input_, default=str),
+                        seq, parent])
         return activity_run_id
 
     def set_activity_input(self, activity_run_id: str, input_: Any) -> None:

@@ -14,3 +14,10 @@ def register(activity_type: str, *, container: bool = False) -> Callable:
         return func
 
     return decorate
+
+
+def flag(value: Any, default: bool = False) -> bool:
+    """An ADF boolean property: a JSON boolean, or text ("true"), as ADF's own samples write it."""
+    if value is None:
+        return default
+    return value if isinstance(value, bool) else str(value).lower() == "true"
