@@ -11,7 +11,7 @@ PY    := $(VENV)/bin/python
 DATA_FILE := data/porto_seguro_$(ROWS)_$(SEED).csv
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help bootstrap generate validate diff export data up down plan deploy smoke integration-test demo test runs mlflow-ui bench clean
+.PHONY: infra-validate infra-outputs help bootstrap generate validate diff export data up down plan deploy smoke integration-test demo test runs watch cancel rerun mlflow-ui bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -65,8 +65,20 @@ smoke: $(VENV)/.installed ## run the deployed pipeline (newest input file, or PA
 integration-test: $(VENV)/.installed ## check the data of the latest successful run (splits, rates, ids, hashes)
 	@$(PY) -m ops.integration --env $(ENV)
 
-runs: $(VENV)/.installed ## list pipeline runs (RUN=<id> shows one with its activities; SVG=file.svg draws its timeline)
-	@$(PY) -m local_runtime runs $(RUN) $(if $(SVG),--svg $(SVG))
+runs: $(VENV)/.installed ## list pipeline runs (filters PIPELINE= STATUS= SINCE=1h; RUN=<id> shows one with its activities; SVG=file.svg draws its timeline)
+	@$(PY) -m local_runtime runs $(RUN) $(if $(SVG),--svg $(SVG)) $(if $(PIPELINE),--pipeline $(PIPELINE)) $(if $(STATUS),--status $(STATUS)) $(if $(SINCE),--since $(SINCE))
+
+watch: $(VENV)/.installed ## follow a run live until it ends: make watch RUN=<id> (exit 0 only if it succeeded)
+	@test -n "$(RUN)" || { echo "usage: make watch RUN=<run id>   (make runs lists them)"; exit 2; }
+	@$(PY) -m local_runtime watch $(RUN)
+
+cancel: $(VENV)/.installed ## cancel a queued or running run and its child runs, wait until Cancelled: make cancel RUN=<id>
+	@test -n "$(RUN)" || { echo "usage: make cancel RUN=<run id>   (make runs STATUS=InProgress lists them)"; exit 2; }
+	@$(PY) -m local_runtime cancel $(RUN)
+
+rerun: $(VENV)/.installed ## rerun an ended run with its parameters and follow it: make rerun RUN=<id> [FROM_FAILED=1]
+	@test -n "$(RUN)" || { echo "usage: make rerun RUN=<run id> [FROM_FAILED=1]   (make runs STATUS=Failed lists them)"; exit 2; }
+	@$(PY) -m local_runtime rerun $(RUN) $(if $(FROM_FAILED),--from-failed) --wait
 
 mlflow-ui: $(VENV)/.installed ## browse the local MLflow store (runs, registered models, lineage tags) on 127.0.0.1:5000
 	@$(VENV)/bin/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri sqlite:///$(CURDIR)/.local/mlflow/mlflow.db
@@ -76,8 +88,24 @@ demo: bootstrap generate up ## the whole story locally: generate, deploy, drop a
 	@$(MAKE) --no-print-directory data
 	@$(PY) -m ops.demo --file $(DATA_FILE)
 
-test: bootstrap ## run the test suite (starts its own Azurite and runtime on free ports)
+test: bootstrap infra-validate ## run the test suite (starts its own Azurite and runtime on free ports) and the offline infra checks
 	@$(PY) -m pytest -q tests
+
+CHECKOV_VERSION := 3.2.533
+CHECKOV_VENV    := .venv-checkov
+
+$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION): terraform/checkov-constraints.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	@echo "infra: installing checkov $(CHECKOV_VERSION) into $(CHECKOV_VENV) (its own virtualenv: it pins old packages)"
+	@$(CHECKOV_VENV)/bin/pip install -qq --disable-pip-version-check checkov==$(CHECKOV_VERSION) -c terraform/checkov-constraints.txt
+	@touch $@
+
+infra-validate: $(VENV)/.installed $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION) ## check terraform/ offline: structure, names, secrets, checkov (skips in terraform/checkov-skips.yaml)
+	@$(PY) -m infra validate
+
+infra-outputs: $(VENV)/.installed ## write an environment's Terraform outputs into the spec: make infra-outputs ENV=qa [OUTPUTS=<terraform output -json file>]
+	@case "$(ENV)" in dev|qa|prod) ;; *) echo "usage: make infra-outputs ENV=dev|qa|prod [OUTPUTS=<file from terraform output -json>]"; exit 2;; esac
+	@$(if $(OUTPUTS),$(PY) -m infra outputs-to-spec --env $(ENV) --outputs $(OUTPUTS),terraform -chdir=terraform/environments/$(ENV) output -json | $(PY) -m infra outputs-to-spec --env $(ENV) --outputs -)
 
 bench: $(VENV)/.installed ## benchmarks, each as ratios against a baseline measured in the same run
 	@$(PY) -m bench

@@ -1,21 +1,19 @@
-"""Thin CLI over the local runtime: plan and deploy, serve, start and inspect runs."""
+"""Thin CLI over the local runtime: plan and deploy, serve, start runs, and monitor them (list with filters,
+show one, watch live, cancel, rerun). The work is in `deploy`, `runs` and `monitor`; views in `report`."""
 from __future__ import annotations
 
 import argparse
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
-from local_runtime import deploy as deployer
+from local_runtime import deploy as deployer, monitor
 from local_runtime.errors import RuntimeErrorBase
-from local_runtime.report import format_run
-from local_runtime.runs import start_run
+from local_runtime.report import format_detail, format_event, format_run, format_runs
+from local_runtime.runs import rerun, start_run
 from local_runtime.settings import PROJECT_ROOT, load_settings
 from local_runtime.store import Store
-
-TERMINAL = {"Succeeded", "Failed", "Cancelled"}
 
 
 def _pairs(items: list[str]) -> dict:
@@ -77,52 +75,84 @@ def cmd_serve(args, settings, store) -> int:
     return main(settings)
 
 
-def wait_for(store: Store, run_id: str, timeout: float, quiet: bool = False) -> dict:
-    deadline, last = time.monotonic() + timeout, None
-    while True:
-        run = store.run(run_id)
-        if run["status"] != last and not quiet:
-            print(f"  {run_id}: {run['status']}", flush=True)
-            last = run["status"]
-        if run["status"] in TERMINAL:
-            return run
-        if time.monotonic() > deadline:
-            raise RuntimeErrorBase(f"run {run_id} still {run['status']} after {timeout:.0f}s; is the runtime up "
-                                   "(`make up`)? Its log: .local/logs/runtime.log")
-        time.sleep(0.5)
+def _json_out(value) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
 def cmd_run(args, settings, store) -> int:
     run_id = start_run(store, args.pipeline, _pairs(args.param))
     print(run_id)
     if args.wait:
-        run = wait_for(store, run_id, args.timeout)
+        run = monitor.wait_for_end(store, run_id, args.timeout,
+                                   on_status=lambda status: print(f"  {run_id}: {status}", flush=True))
         print(format_run(run, store.activity_runs(run_id)))
         return 0 if run["status"] == "Succeeded" else 1
     return 0
 
 
 def cmd_runs(args, settings, store) -> int:
+    filters = (args.pipeline, args.status, args.since, args.until)
     if args.run_id:
-        run = store.run(args.run_id)
-        if run is None:
-            raise RuntimeErrorBase(f"no run {args.run_id}; `python -m local_runtime runs` lists them")
-        print(json.dumps({**run, "activities": store.activity_runs(args.run_id)}, indent=2) if args.json
-              else format_run(run, store.activity_runs(args.run_id)))
+        if any(filters):
+            raise RuntimeErrorBase("--pipeline, --status, --since and --until filter the run list; leave out the "
+                                   "run id to use them")
+        detail = monitor.run_detail(store, args.run_id)
+        if args.json:
+            _json_out(detail)
+        else:
+            print(format_detail(detail))
         if args.svg:
             from local_runtime.timeline_svg import render
 
-            Path(args.svg).write_text(render(run, store.activity_runs(args.run_id)))
-            print(f"timeline picture: {args.svg}")
+            Path(args.svg).write_text(render(detail, detail["activities"]))
+            print(f"timeline picture: {args.svg}", file=sys.stderr if args.json else sys.stdout)
         return 0
-    runs = store.runs(args.limit)
+    if args.svg:
+        raise RuntimeErrorBase("--svg draws one run's timeline: give the run id too")
+    where = monitor.RunFilter.parse(args.pipeline, args.status, args.since, args.until, args.limit)
+    runs = monitor.list_runs(store, where)
     if args.json:
-        print(json.dumps(runs, indent=2))
-        return 0
-    print(f"{'run id':<38}{'pipeline':<18}{'status':<12}{'invoked by':<20}queued")
-    for run in runs:
-        print(f"{run['run_id']:<38}{run['pipeline']:<18}{run['status']:<12}{run['invoked_by']:<20}{run['queued_at']}")
+        _json_out(runs)
+    else:
+        print(format_runs(runs) if runs else f"no runs ({where.describe()})")
     return 0
+
+
+def _follow(store: Store, run_id: str, args) -> int:
+    """Print a run's events as it goes (JSON lines with --json); 0 if it ends Succeeded, else 1."""
+    try:
+        for event in monitor.follow(store, run_id, poll=args.poll, timeout=args.timeout):
+            line = json.dumps(event.to_json(), default=str) if args.json else format_event(event)
+            print(line, flush=True)
+            if event.kind == "end":
+                return 0 if event.data["run"]["status"] == "Succeeded" else 1
+    except monitor.MonitorTimeout as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    return 1
+
+
+def cmd_watch(args, settings, store) -> int:
+    return _follow(store, args.run_id, args)
+
+
+def cmd_cancel(args, settings, store) -> int:
+    requested, run = monitor.cancel(store, args.run_id, wait=not args.no_wait, timeout=args.timeout,
+                                    recursive=not args.no_recursive)
+    if args.json:
+        _json_out({"run_id": args.run_id, "requested": requested, "status": run["status"], "run": run})
+    else:
+        print(f"run {args.run_id}: {requested}" + (f" -> {run['status']}" if run["status"] != requested else ""))
+    return 0 if run["status"] in ("Cancelled", "Canceling") else 1  # it may have ended before it saw the request
+
+
+def cmd_rerun(args, settings, store) -> int:
+    new_id = rerun(store, args.run_id, from_failed=args.from_failed)
+    if args.json and not args.wait:
+        _json_out({"run_id": new_id, "rerun_of": args.run_id, "mode": "from_failed" if args.from_failed else "full"})
+        return 0
+    print(json.dumps({"event": "queued", "run_id": new_id, "rerun_of": args.run_id}) if args.json else new_id,
+          flush=True)
+    return _follow(store, new_id, args) if args.wait else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,12 +176,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true")
     p.add_argument("--timeout", type=float, default=900)
     p.set_defaults(func=cmd_run)
-    p = sub.add_parser("runs", help="list runs, or show one with its activity runs")
+    p = sub.add_parser("runs", help="list runs (filters below), or show one with its activity runs")
     p.add_argument("run_id", nargs="?")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--pipeline", help="only runs of this pipeline")
+    p.add_argument("--status", action="append", help=f"only runs in this status ({', '.join(monitor.STATUSES)}); "
+                   "repeat or comma-separate for several")
+    p.add_argument("--since", help="only runs queued since: ISO time (UTC unless it has an offset) or relative "
+                   "(30m, 1h, 2d)")
+    p.add_argument("--until", help="only runs queued before: ISO time or relative")
+    p.add_argument("--limit", type=int, default=20, help="at most this many, newest first (default 20)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--svg", help="with a run id: also draw its activity timeline to this SVG file")
     p.set_defaults(func=cmd_runs)
+
+    def follow_options(p, timeout: float | None) -> None:
+        p.add_argument("--timeout", type=float, default=timeout, help="give up after this many seconds (exit 1)")
+        p.add_argument("--poll", type=float, default=0.5, help=argparse.SUPPRESS)
+        p.add_argument("--json", action="store_true", help="one JSON object per event")
+
+    p = sub.add_parser("watch", help="follow a run live until it ends; exit 0 if it succeeded, else 1")
+    p.add_argument("run_id")
+    follow_options(p, None)
+    p.set_defaults(func=cmd_watch)
+    p = sub.add_parser("cancel", help="cancel a queued or running run (and its child runs)")
+    p.add_argument("run_id")
+    p.add_argument("--no-wait", action="store_true", help="return at once, while the run may still be Canceling")
+    p.add_argument("--no-recursive", action="store_true", help="leave the child runs it started running")
+    p.add_argument("--timeout", type=float, default=60, help="how long to wait for Cancelled (default 60s)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_cancel)
+    p = sub.add_parser("rerun", help="run an ended run's pipeline again with the same parameters; prints the new "
+                       "run id")
+    p.add_argument("run_id")
+    p.add_argument("--from-failed", action="store_true",
+                   help="reuse the activities that succeeded and start at the failed ones")
+    p.add_argument("--wait", action="store_true", help="follow the new run until it ends (exit 0 if it succeeded)")
+    follow_options(p, 900)
+    p.set_defaults(func=cmd_rerun)
     return parser
 
 
