@@ -1,5 +1,5 @@
 """`make bench`: run every benchmark suite and print its ratios."""
-from bench import generator_scale
+from bench import generator_scale, trigger_detection
 
-for suite in (generator_scale,):
+for suite in (generator_scale, trigger_detection):
     print("\n".join(suite.run()))

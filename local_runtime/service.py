@@ -1,5 +1,5 @@
-"""The local runtime as a service: the Azure ML stand-in on loopback, the trigger poller and the run
-executor, until SIGTERM/SIGINT."""
+"""The local runtime as a service: the Azure ML stand-in on loopback, the triggers (storage events from the
+Event Grid stand-in's log, schedules) and the run executor, until SIGTERM/SIGINT."""
 from __future__ import annotations
 
 import logging
@@ -12,7 +12,7 @@ from local_runtime.azureml_standin import AzureMLStandIn, handler_for
 from local_runtime.runs import execute
 from local_runtime.settings import Settings
 from local_runtime.store import Store
-from local_runtime.triggers import poll_once
+from local_runtime.triggers import watch
 
 log = logging.getLogger("local_runtime.service")
 MAX_CONCURRENT_RUNS = 2  # the machines are 2-core; each run mostly waits on a child process
@@ -28,15 +28,7 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> None:
     threading.Thread(target=server.serve_forever, daemon=True, name="http").start()
     log.info("local runtime serving on 127.0.0.1:%d, state in %s", settings.runtime_port, settings.home)
 
-    def triggers() -> None:
-        while not stop.is_set():
-            try:
-                poll_once(store, settings)
-            except Exception:  # storage briefly unreachable: log, keep polling
-                log.exception("trigger poll failed")
-            stop.wait(settings.poll_seconds)
-
-    threading.Thread(target=triggers, daemon=True, name="triggers").start()
+    threading.Thread(target=watch, args=(store, settings, stop), daemon=True, name="triggers").start()
     slots = threading.Semaphore(MAX_CONCURRENT_RUNS)
     with ThreadPoolExecutor(MAX_CONCURRENT_RUNS, thread_name_prefix="run") as pool:
         while not stop.is_set():

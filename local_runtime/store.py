@@ -1,6 +1,6 @@
-"""Durable state of the local runtime in one SQLite file: the deployed factory, trigger state, seen blob
-versions, pipeline runs, activity runs and Azure ML stand-in jobs. WAL mode so the service, the CLI and the
-tests read while the service writes."""
+"""Durable state of the local runtime in one SQLite file: the deployed factory, trigger state and progress,
+the storage event log the Event Grid stand-in appends to, seen blob versions, pipeline runs, activity runs
+and Azure ML stand-in jobs. WAL mode so the services, the CLI and the tests read while one writes."""
 from __future__ import annotations
 
 import json
@@ -31,6 +31,13 @@ CREATE TABLE IF NOT EXISTS activity_runs (
     activity_run_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
     status TEXT NOT NULL, start TEXT NOT NULL, end TEXT, input TEXT, output TEXT, error TEXT, seq INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS activity_runs_by_run ON activity_runs (run_id, seq);
+CREATE TABLE IF NOT EXISTS storage_events (
+    seq INTEGER PRIMARY KEY, account TEXT NOT NULL, event_type TEXT NOT NULL, event_time TEXT NOT NULL,
+    body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS storage_events_by_time ON storage_events (event_time);
+CREATE TABLE IF NOT EXISTS trigger_progress (
+    factory TEXT NOT NULL, trigger TEXT NOT NULL, started_at TEXT NOT NULL, event_seq INTEGER NOT NULL,
+    last_scheduled TEXT, PRIMARY KEY (factory, trigger));
 CREATE TABLE IF NOT EXISTS ml_jobs (
     name TEXT PRIMARY KEY, endpoint TEXT NOT NULL, status TEXT NOT NULL, request TEXT NOT NULL,
     created_at TEXT NOT NULL, start TEXT, end TEXT, outputs TEXT, error TEXT);
@@ -114,6 +121,85 @@ class Store:
         with self.connect() as db:
             rows = db.execute("SELECT * FROM trigger_state WHERE factory=?", [factory])
             return {r["name"]: dict(r) for r in rows}
+
+    # --- storage event log (appended by the Event Grid stand-in) and trigger progress ----------------
+    def append_storage_event(self, event: dict) -> dict:
+        """Append an Event Grid blob event. A new event's `data.sequencer` is its log position (32 hex digits,
+        so string order is log order); a redelivered one keeps its own. Returns the event as stored."""
+        return self.append_storage_events([event])[0]
+
+    def append_storage_events(self, events: list[dict]) -> list[dict]:
+        """Append several events in one transaction (see append_storage_event)."""
+        stored = []
+        with self.transaction() as db:
+            seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM storage_events").fetchone()[0]
+            for event in events:
+                seq += 1
+                if not event["data"].get("sequencer"):
+                    event = {**event, "data": {**event["data"], "sequencer": f"{seq:032X}"}}
+                account = event["topic"].rstrip("/").rsplit("/", 1)[-1]
+                db.execute("INSERT INTO storage_events (seq, account, event_type, event_time, body) VALUES (?,?,?,?,?)",
+                           [seq, account, event["eventType"], event["eventTime"], json.dumps(event)])
+                stored.append(event)
+        return stored
+
+    def storage_events_after(self, seq: int, limit: int = 1000) -> list[tuple[int, dict]]:
+        """The next events of the log after position `seq`, oldest first: (position, event)."""
+        with self.connect() as db:
+            rows = db.execute("SELECT seq, body FROM storage_events WHERE seq > ? ORDER BY seq LIMIT ?",
+                              [seq, limit]).fetchall()
+        return [(r["seq"], json.loads(r["body"])) for r in rows]
+
+    def trigger_progress(self, factory: str, trigger: str, started_at: str) -> dict:
+        """How far a trigger has got since it was started at `started_at`. A trigger (re)started since its
+        progress was recorded begins at the first event logged after its start: what arrived while it was
+        stopped is not its business."""
+        query = "SELECT * FROM trigger_progress WHERE factory=? AND trigger=?"
+        with self.connect() as db:  # the common case reads only: no write lock on every poll
+            row = db.execute(query, [factory, trigger]).fetchone()
+        if row is not None and row["started_at"] == started_at:
+            return dict(row)
+        with self.transaction() as db:
+            row = db.execute(query, [factory, trigger]).fetchone()
+            if row is not None and row["started_at"] == started_at:
+                return dict(row)
+            # Just before the first event stamped at or after the start (not the last one stamped before it:
+            # concurrent writers may commit slightly out of time order, and a missed event is worse).
+            seq = db.execute("SELECT COALESCE((SELECT MIN(seq) - 1 FROM storage_events WHERE event_time >= ?),"
+                             " (SELECT MAX(seq) FROM storage_events), 0)", [started_at]).fetchone()[0]
+            db.execute("INSERT OR REPLACE INTO trigger_progress (factory, trigger, started_at, event_seq, last_scheduled)"
+                       " VALUES (?,?,?,?,NULL)", [factory, trigger, started_at, seq])
+            return {"factory": factory, "trigger": trigger, "started_at": started_at, "event_seq": seq,
+                    "last_scheduled": None}
+
+    def advance_event_cursors(self, cursors: list[tuple[str, str, str, int]]) -> None:
+        """Move cursors ((factory, trigger, started_at, seq)) forward in one transaction: forward only (two
+        pollers may race), and only within the same start."""
+        if cursors:
+            with self.transaction() as db:
+                db.executemany("UPDATE trigger_progress SET event_seq=MAX(event_seq, ?4) WHERE factory=?1 AND "
+                               "trigger=?2 AND started_at=?3", cursors)
+
+    @staticmethod
+    def mark_scheduled(db: sqlite3.Connection, factory: str, trigger: str, started_at: str, scheduled: str) -> bool:
+        """Record that the occurrence `scheduled` fired; False if it (or a later one) already had."""
+        cur = db.execute("UPDATE trigger_progress SET last_scheduled=? WHERE factory=? AND trigger=? AND started_at=? "
+                         "AND (last_scheduled IS NULL OR last_scheduled < ?)",
+                         [scheduled, factory, trigger, started_at, scheduled])
+        return cur.rowcount == 1
+
+    @staticmethod
+    def record_blob_version(db: sqlite3.Connection, factory: str, trigger: str, blob_path: str, version: str,
+                            event_time: str) -> bool:
+        """Claim a blob version for a trigger; False if it was claimed before (a duplicate event)."""
+        cur = db.execute("INSERT OR IGNORE INTO blob_events (factory, trigger, blob_path, etag, event_time) "
+                         "VALUES (?,?,?,?,?)", [factory, trigger, blob_path, version, event_time])
+        return cur.rowcount == 1
+
+    def blob_versions(self, factory: str, trigger: str) -> set[tuple[str, str]]:
+        with self.connect() as db:
+            rows = db.execute("SELECT blob_path, etag FROM blob_events WHERE factory=? AND trigger=?", [factory, trigger])
+            return {(r["blob_path"], r["etag"]) for r in rows}
 
     # --- runs -------------------------------------------------------------------------------------
     def queue_run(self, db: sqlite3.Connection, factory: str, pipeline: str, parameters: dict,

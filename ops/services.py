@@ -1,5 +1,7 @@
-"""`make up` / `make down`: start Azurite and the local runtime as background services, PIDs and logs
-recorded under .local/; stop exactly those processes."""
+"""`make up` / `make down`: start Azurite (on its internal port), the Event Grid stand-in in front of it (on
+the blob port everyone uses) and the local runtime as background services, PIDs and logs recorded under
+.local/; stop exactly those processes. The stand-in runs on its own so storage events are logged while the
+runtime is down."""
 from __future__ import annotations
 
 import os
@@ -74,15 +76,18 @@ def up(settings: Settings) -> None:
         raise SystemExit("Azurite is not installed in .tools/: run `make bootstrap`")
     data = settings.home / "azurite"
     data.mkdir(parents=True, exist_ok=True)
-    _start(settings, "azurite", [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(settings.azurite_port),
+    internal = settings.azurite_upstream_port
+    _start(settings, "azurite", [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(internal),
                                  "--location", str(data), "--skipApiVersionCheck", "--loose", "--disableTelemetry"],
+           f"http://127.0.0.1:{internal}/")
+    _start(settings, "eventgrid", [sys.executable, "-m", "local_runtime.eventgrid"],
            f"http://127.0.0.1:{settings.azurite_port}/")
     _start(settings, "runtime", [sys.executable, "-m", "local_runtime", "serve"],
            f"http://127.0.0.1:{settings.runtime_port}/health")
 
 
 def down(settings: Settings) -> None:
-    for name in ("runtime", "azurite"):
+    for name in ("runtime", "eventgrid", "azurite"):
         pid = running_pid(settings, name)
         if not pid:
             print(f"  {name:<10} not running")

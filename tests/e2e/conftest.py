@@ -1,19 +1,19 @@
-"""An isolated local environment for end-to-end tests: real Azurite, the runtime service in this process
-(its notebooks and training run as child processes, like `make up`), deployed from generated/arm."""
+"""An isolated local environment for end-to-end tests: real Azurite behind the Event Grid stand-in (every
+blob call goes through it, as with `make up`), the runtime service in this process (its notebooks and
+training run as child processes), deployed from generated/arm."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
-from urllib.parse import urlsplit
+from dataclasses import dataclass
 
 import pytest
 
 from local_runtime import deploy as deployer
 from local_runtime.service import serve
-from local_runtime.settings import PROJECT_ROOT, Settings, load_settings
+from local_runtime.settings import PROJECT_ROOT, Settings
 from local_runtime.store import Store
 from ops.services import wait_for_http
-from tests.conftest import free_port
+from tests.conftest import EventGridStandIn, free_port, start_event_grid
 
 ARM = PROJECT_ROOT / "generated" / "arm"
 PIPELINE = "PrepareAndTrain"
@@ -25,6 +25,7 @@ class LocalEnvironment:
     store: Store
     account_url: str
     stop: threading.Event
+    event_grid: EventGridStandIn
     thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -53,15 +54,15 @@ def deploy_overrides(account_url: str, runtime_port: int) -> dict:
 
 @pytest.fixture(scope="module")
 def local_env(azurite: str, tmp_path_factory) -> LocalEnvironment:
-    home = tmp_path_factory.mktemp("local-home")
-    settings = replace(load_settings(), home=home, azurite_port=urlsplit(azurite).port, runtime_port=free_port(),
-                       poll_seconds=0.3)
-    store = Store(settings.db_path)
+    event_grid = start_event_grid(azurite, tmp_path_factory.mktemp("local-home"), runtime_port=free_port(),
+                                  poll_seconds=0.3)
+    settings, store, account_url = event_grid.settings, event_grid.store, event_grid.account_url
     template, values = deployer.load_arm(ARM / "ARMTemplateForFactory.json", ARM / "parameters" / "local.json",
-                                         deploy_overrides(azurite, settings.runtime_port))
+                                         deploy_overrides(account_url, settings.runtime_port))
     deployer.apply(store, deployer.plan(store, settings, template, values))
-    env = LocalEnvironment(settings, store, azurite, threading.Event())
+    env = LocalEnvironment(settings, store, account_url, threading.Event(), event_grid)
     env.start()
     yield env
     env.halt()
+    event_grid.proxy.stop()
 

@@ -58,7 +58,7 @@ def blobs(env, container: str, prefix: str = "") -> list[str]:
 
 @pytest.fixture(scope="module")
 def good_run(local_env, tmp_path_factory):
-    data = csv_bytes(6000, 7, tmp_path_factory.mktemp("data"))
+    data = csv_bytes(12000, 7, tmp_path_factory.mktemp("data"))
     name = drop(local_env, "drops/good.csv", data)
     run_id = wait_for_run_of(local_env, name)
     return run_id, data, wait_for_end(local_env, run_id)
@@ -144,7 +144,7 @@ def test_empty_and_non_csv_blobs_do_not_trigger(local_env, good_run):
 def test_restart_neither_reruns_processed_blobs_nor_misses_new_ones(local_env, good_run, tmp_path):
     local_env.halt()
     processed_before = len(local_env.store.runs(1000))
-    name = drop(local_env, "drops/while-down.csv", csv_bytes(2000, 11, tmp_path))
+    name = drop(local_env, "drops/while-down.csv", csv_bytes(10000, 11, tmp_path))
     local_env.start()
     run_id = wait_for_run_of(local_env, name)
     assert wait_for_end(local_env, run_id)["status"] == "Succeeded"
@@ -157,10 +157,10 @@ def test_restart_neither_reruns_processed_blobs_nor_misses_new_ones(local_env, g
 
 
 def test_a_new_version_of_the_same_blob_fires_again(local_env, good_run, tmp_path):
-    name = drop(local_env, "drops/again.csv", csv_bytes(1500, 21, tmp_path))
+    name = drop(local_env, "drops/again.csv", csv_bytes(10000, 21, tmp_path))
     first = wait_for_run_of(local_env, name)
     wait_for_end(local_env, first)
-    drop(local_env, "drops/again.csv", csv_bytes(1500, 22, tmp_path))
+    drop(local_env, "drops/again.csv", csv_bytes(10000, 22, tmp_path))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and wait_for_run_of(local_env, name) == first:
         time.sleep(0.2)
@@ -187,7 +187,7 @@ def test_smoke_and_integration_commands_against_the_environment(local_env, good_
 def test_a_model_below_the_quality_gate_fails_the_run_and_registers_nothing(local_env, good_run, tmp_path):
     import numpy as np
 
-    frame = generate(4000, 5)
+    frame = generate(20000, 5)  # big enough that chance alone stays well under the AUC floor
     frame["target"] = np.random.default_rng(0).permutation(frame["target"].to_numpy())  # no signal left
     path = tmp_path / "noise.csv"
     write_csv(frame, path)

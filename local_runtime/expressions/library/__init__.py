@@ -1,2 +1,2 @@
 """The built-in functions; importing this package registers them all in :data:`..functions.REGISTRY`."""
-from . import arithmetic, collection, conversion, dates, logical, runtime, strings  # noqa: F401
+from . import arithmetic, collection, conversion, dates, logical, runtime, strings, xml  # noqa: F401
