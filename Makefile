@@ -11,7 +11,7 @@ PY    := $(VENV)/bin/python
 DATA_FILE := data/porto_seguro_$(ROWS)_$(SEED).csv
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: infra-validate infra-outputs help bootstrap generate validate diff export data up down plan deploy smoke integration-test demo test runs watch cancel rerun mlflow-ui bench clean
+.PHONY: train evaluate infra-validate infra-outputs help bootstrap generate validate diff export data up down plan deploy smoke integration-test demo test runs watch cancel rerun mlflow-ui bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -79,6 +79,12 @@ cancel: $(VENV)/.installed ## cancel a queued or running run and its child runs,
 rerun: $(VENV)/.installed ## rerun an ended run with its parameters and follow it: make rerun RUN=<id> [FROM_FAILED=1]
 	@test -n "$(RUN)" || { echo "usage: make rerun RUN=<run id> [FROM_FAILED=1]   (make runs STATUS=Failed lists them)"; exit 2; }
 	@$(PY) -m local_runtime rerun $(RUN) $(if $(FROM_FAILED),--from-failed) --wait
+
+train: $(VENV)/.installed ## train on a local CSV outside the pipeline (data-prep's split, the spec's training config): make train [CSV=data/x.csv] [MODEL_DIR=.local/models/dev]
+	@$(PY) -m training.dev train --csv $(or $(CSV),$(DATA_FILE)) --out $(or $(MODEL_DIR),.local/models/dev)
+
+evaluate: $(VENV)/.installed ## AUC and normalized Gini of a model on a local CSV: make evaluate [MODEL=models:/porto-seguro-safe-driver@production or a folder] [CSV=data/x.csv] [SIDE=test|all]
+	@$(PY) -m training.dev evaluate --model-uri $(or $(MODEL),models:/porto-seguro-safe-driver@production) --csv $(or $(CSV),$(DATA_FILE)) --rows $(or $(SIDE),test) --tracking-uri sqlite:///$(CURDIR)/.local/mlflow/mlflow.db
 
 mlflow-ui: $(VENV)/.installed ## browse the local MLflow store (runs, registered models, lineage tags) on 127.0.0.1:5000
 	@$(VENV)/bin/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri sqlite:///$(CURDIR)/.local/mlflow/mlflow.db

@@ -1,6 +1,7 @@
-"""The Porto Seguro column contract (spec/porto_seguro_columns.tsv) as typed records.
+"""The Porto Seguro column statistics (spec/porto_seguro_columns.tsv) as typed records.
 
-Shared by the synthetic generator and the data-prep contract check, so it only parses and validates.
+The synthetic generator draws from these (means, missing rates); the data contract itself lives in
+spec/factory.yaml (`data_contract:`, dataprep.contract_spec), and a test keeps the two in agreement.
 """
 from __future__ import annotations
 

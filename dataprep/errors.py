@@ -51,15 +51,16 @@ class Problem:
 
 
 class ContractViolation(DataPrepError):
-    """The input CSV breaks the column contract; `problems` lists what, where and how to fix it."""
+    """The input CSV breaks the data contract; `problems` lists what, where and how to fix it."""
 
-    def __init__(self, source: str, problems: list[Problem], *, unreported: int = 0) -> None:
+    def __init__(self, source: str, problems: list[Problem], *, unreported: int = 0, contract: str = "porto_seguro_train",
+                 note: str = "") -> None:
         self.source = source
         self.problems = list(problems)
         self.unreported = unreported
         total = len(self.problems) + unreported
-        lines = [f"{source} breaks the Porto Seguro column contract (spec/porto_seguro_columns.tsv): "
-                 f"{total} problem{'s' if total != 1 else ''}"]
+        lines = [f"{source} breaks the data contract '{contract}' (data_contract in spec/factory.yaml): "
+                 f"{total} problem{'s' if total != 1 else ''}{note}"]
         lines += [f"  - {problem}" for problem in self.problems]
         if unreported:
             lines.append(f"  ... and {unreported} more problem(s) not listed; fix the ones above and re-check")

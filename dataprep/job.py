@@ -1,87 +1,124 @@
-"""The data-prepare job: download, check, archive, split, write, record. The only module that does I/O.
+"""The data-prepare job: download, check + clean + split (one streaming pass), archive, upload, record.
 
-Order matters: nothing reaches training/testing/archive before the contract check passes, and the
-manifest is written last and write-once, so its presence means the run's outputs are complete.
+The only module that talks to storage. Order matters: the input is spooled to a local file (bounded memory),
+the streaming pass writes the outputs to local staging files, and only when the whole file has passed does
+anything reach archive/training/testing; the manifest is written last and write-once, so its presence means
+the run's outputs are complete. A rejected file leaves its exact bytes and a reason in the rejected area.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 
-from dataprep.contract import check_csv
+from dataprep.contract_spec import DataContract, load_contract
 from dataprep.errors import ContractViolation, InputNotFound, ParameterError, RunConflict
 from dataprep.layout import Containers, RunLayout, input_blob_url
-from dataprep.manifest import blob_stats, build_manifest, canonical_json, code_info, positive_rate, table_stats
-from dataprep.parquet import to_parquet_bytes
-from dataprep.split import split_table
+from dataprep.manifest import build_manifest, canonical_json, code_info
+from dataprep.stream import Prepared, prepare_stream
 from storage.blobs import container_client, download_bytes, parse_blob_url, sha256_hex, upload_bytes, upload_once
-from dataprep.columns import ColumnSpec
 
-__all__ = ["Containers", "input_blob_url", "prepare", "widget_float", "widget_int"]
+__all__ = ["Containers", "input_blob_url", "prepare", "widget_contract", "widget_float", "widget_int"]
 
 log = logging.getLogger(__name__)
-STRATIFY_ON = "target"
-OUTPUT_FORMAT = "parquet"
 
 
 def prepare(input_url: str, *, pipeline_run_id: str, storage_account_url: str, containers: Containers,
-            test_fraction: float = 0.2, split_seed: int, columns: Sequence[ColumnSpec] | None = None,
-            now: Callable[[], datetime] | None = None, code: dict | None = None) -> dict:
+            test_fraction: float = 0.2, split_seed: int, contract: DataContract | None = None,
+            now: Callable[[], datetime] | None = None, code: dict | None = None, spark=None,
+            work_dir: str | None = None) -> dict:
     """Prepare one delivered CSV; returns the notebook exit value. Raises ContractViolation for a bad file.
 
     A retry with the same run id and the same bytes returns the stored run's result without writing.
-    `columns`, `now` and `code` exist for tests; by default the contract TSV, the clock and git are used.
+    `contract` defaults to the spec's; `spark` (a SparkSession) runs the transformation on Spark instead of
+    the local streaming pass, with the same functions and the same split.
     """
-    layout = RunLayout(storage_account_url, containers, pipeline_run_id, parse_blob_url(input_url).path.rsplit("/", 1)[-1])
-    parameters = _parameters(test_fraction, split_seed)
+    contract = contract if contract is not None else load_contract()
+    layout = RunLayout(storage_account_url, containers, pipeline_run_id,
+                       parse_blob_url(input_url).path.rsplit("/", 1)[-1], contract.output_format)
+    parameters = _parameters(test_fraction, split_seed, contract)
     clock = _Stopwatch()
-    data = _download_input(input_url)
-    digest = sha256_hex(data)
-    clock.lap("download")
-    if (stored := _download_optional(layout.manifest)) is not None:
-        return _replay(stored, layout, digest, parameters)
+    with tempfile.TemporaryDirectory(prefix="dataprep-", dir=work_dir) as tmp:
+        local_input = Path(tmp) / "input.csv"
+        _download_input(input_url, local_input)
+        clock.lap("download")
+        if (stored := _download_optional(layout.manifest)) is not None:
+            return _replay(stored, layout, file_sha256(local_input), parameters)
+        try:
+            prepared = _transform(local_input, Path(tmp) / "out", contract, split_seed, test_fraction,
+                                  layout.file_name, spark)
+        except ContractViolation as violation:
+            _reject(layout, input_url, local_input, violation, _timestamp(now))
+            raise
+        clock.lap("prepare")
 
-    try:
-        table = check_csv(data, columns, source=layout.file_name)
-    except ContractViolation as violation:
-        _reject(layout, input_url, data, digest, violation, _timestamp(now))
-        raise
-    clock.lap("contract")
-
-    archived_url = layout.archived_input(digest)
-    if not _archive_once(archived_url, data, pipeline_run_id):
-        log.info("input already archived at %s (re-delivery of the same bytes)", archived_url)
-    clock.lap("archive")
-    train, test = split_table(table, test_fraction=test_fraction, seed=split_seed, stratify_on=STRATIFY_ON)
-    train_bytes, test_bytes = to_parquet_bytes(train), to_parquet_bytes(test)
-    clock.lap("split")
-    upload_bytes(layout.train, train_bytes)
-    upload_bytes(layout.test, test_bytes)
-    clock.lap("upload")
+        archived_url = layout.archived_input(prepared.sha256)
+        if not _archive_once(archived_url, local_input, pipeline_run_id):
+            log.info("input already archived at %s (re-delivery of the same bytes)", archived_url)
+        outputs = {side: {**_upload(url, path), **stats} for side, url, path, stats in (
+            ("train", layout.train, prepared.train_path, prepared.train),
+            ("test", layout.test, prepared.test_path, prepared.test))}
+        quarantine = None
+        if prepared.quarantine_path is not None:
+            quarantine = {**_upload(layout.quarantine, prepared.quarantine_path), "rows": prepared.quarantined}
+        clock.lap("upload")
 
     manifest = build_manifest(
         pipeline_run_id=pipeline_run_id,
         created_at=_timestamp(now),
-        input_={**blob_stats(input_url, data), "archived_url": archived_url, "rows": table.num_rows,
-                "positive_rate": positive_rate(table, STRATIFY_ON), "columns": table.column_names},
-        train={**blob_stats(layout.train, train_bytes), **table_stats(train, label=STRATIFY_ON)},
-        test={**blob_stats(layout.test, test_bytes), **table_stats(test, label=STRATIFY_ON)},
+        input_={"url": input_url, "sha256": prepared.sha256, "bytes": prepared.bytes, "archived_url": archived_url,
+                "rows": prepared.rows, "rows_accepted": prepared.accepted, "rows_quarantined": prepared.quarantined,
+                "positive_rate": prepared.input_positive_rate, "columns": contract.names, "quarantine": quarantine},
+        train={**outputs["train"], "columns": prepared.columns},
+        test={**outputs["test"], "columns": prepared.columns},
         parameters=parameters,
         code=code if code is not None else code_info(),
     )
     body = canonical_json(manifest)
     if not upload_once(layout.manifest, body):
         # A concurrent attempt of this run finished first; its manifest is the record.
-        return _replay(download_bytes(layout.manifest), layout, digest, parameters)
+        return _replay(download_bytes(layout.manifest), layout, prepared.sha256, parameters)
     clock.lap("manifest")
-    log.info("prepared %s: %d rows -> %d train / %d test (%s)", input_url, table.num_rows, train.num_rows,
-             test.num_rows, clock)
+    log.info("prepared %s: %d rows, %d accepted, %d quarantined -> %d train / %d test (%s)", input_url,
+             prepared.rows, prepared.accepted, prepared.quarantined, prepared.train["rows"], prepared.test["rows"], clock)
     return _result(layout, manifest, sha256_hex(body))
+
+
+def _transform(local_input: Path, out_dir: Path, contract: DataContract, seed: int, test_fraction: float,
+               source_name: str, spark) -> Prepared:
+    if spark is not None:
+        from dataprep.spark import prepare_with_spark  # only where Spark exists
+
+        return prepare_with_spark(spark, local_input, contract, seed=seed, test_fraction=test_fraction,
+                                  out_dir=out_dir, source_name=source_name)
+    with open(local_input, "rb") as source:
+        return prepare_stream(source, contract, seed=seed, test_fraction=test_fraction, out_dir=out_dir,
+                              source_name=source_name)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(8 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _upload(url: str, path: Path) -> dict:
+    with open(path, "rb") as f:
+        upload_bytes(url, f)
+    return {"url": url, "sha256": file_sha256(path), "bytes": path.stat().st_size}
+
+
+def widget_contract(text: str) -> DataContract:
+    return DataContract.from_json(text)
 
 
 def widget_float(name: str, text: str) -> float:
@@ -98,31 +135,40 @@ def widget_int(name: str, text: str) -> int:
         raise ParameterError(f"widget {name!r} must be an integer, got {text!r}") from None
 
 
-def _parameters(test_fraction: float, split_seed: int) -> dict:
+def _parameters(test_fraction: float, split_seed: int, contract: DataContract) -> dict:
     # Checked before any I/O so that a bad parameter leaves no trace in storage.
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
         raise ParameterError(f"test_fraction must be a number strictly between 0 and 1, got {test_fraction!r}")
     if isinstance(split_seed, bool) or not isinstance(split_seed, int):
         raise ParameterError(f"split_seed must be an integer, got {split_seed!r}")
-    return {"test_fraction": float(test_fraction), "split_seed": split_seed, "stratify_on": STRATIFY_ON,
-            "output_format": OUTPUT_FORMAT}
+    return {"test_fraction": float(test_fraction), "split_seed": split_seed, "stratify_on": contract.target_column,
+            "split_rule": "keyed_hash(seed, id) < cutoff[target]", "split_method": contract.split_method,
+            "output_format": contract.output_format, "contract": contract.name, "contract_sha256": contract.sha256,
+            "row_policy": contract.policy}
 
 
-def _download_input(url: str) -> bytes:
+def _download_input(url: str, path: Path) -> None:
+    address = parse_blob_url(url)
     try:
-        return download_bytes(url)
+        with open(path, "wb") as f:  # streamed to disk: the file never has to fit in memory
+            container_client(address.account_url, address.container).download_blob(address.path).readinto(f)
     except ResourceNotFoundError:
         raise InputNotFound(f"input blob {url} does not exist; check that the trigger's folderPath/fileName "
                             "(input_folder_path, input_file_name) name an existing blob") from None
 
 
-def _archive_once(url: str, data: bytes, pipeline_run_id: str) -> bool:
+def _archive_once(url: str, path: Path, pipeline_run_id: str) -> bool:
     """Write-once; False when the object exists. The existence probe saves re-sending ~100 MB on re-delivery,
-    upload_once still settles a race between two runs archiving the same bytes."""
+    the conditional upload still settles a race between two runs archiving the same bytes."""
     address = parse_blob_url(url)
     if container_client(address.account_url, address.container).get_blob_client(address.path).exists():
         return False
-    return upload_once(url, data, metadata={"pipeline_run_id": pipeline_run_id})
+    try:
+        with open(path, "rb") as f:
+            upload_bytes(url, f, overwrite=False, metadata={"pipeline_run_id": pipeline_run_id})
+        return True
+    except ResourceExistsError:
+        return False
 
 
 def _download_optional(url: str) -> bytes | None:
@@ -143,18 +189,19 @@ def _replay(stored: bytes, layout: RunLayout, digest: str, parameters: dict) -> 
     return _result(layout, manifest, sha256_hex(stored))
 
 
-def _reject(layout: RunLayout, input_url: str, data: bytes, digest: str, violation: ContractViolation,
+def _reject(layout: RunLayout, input_url: str, local_input: Path, violation: ContractViolation,
             rejected_at: str) -> None:
     # Overwrite, not write-once: a retried activity re-rejects the same bytes into the same place.
-    upload_bytes(layout.rejected, data)
+    with open(local_input, "rb") as f:
+        upload_bytes(layout.rejected, f)
     reason = {
         "reason": str(violation),
         "problems": [problem.to_dict() for problem in violation.problems],
         "unreported_problems": violation.unreported,
         "input_url": input_url,
         "rejected_url": layout.rejected,
-        "sha256": digest,
-        "bytes": len(data),
+        "sha256": file_sha256(local_input),
+        "bytes": local_input.stat().st_size,
         "pipeline_run_id": layout.pipeline_run_id,
         "rejected_at": rejected_at,
     }
@@ -163,7 +210,7 @@ def _reject(layout: RunLayout, input_url: str, data: bytes, digest: str, violati
 
 
 def _result(layout: RunLayout, manifest: dict, manifest_sha256: str) -> dict:
-    outputs = manifest["outputs"]
+    outputs, source = manifest["outputs"], manifest["input"]
     return {
         "manifest_url": layout.manifest,
         "manifest_sha256": manifest_sha256,
@@ -171,7 +218,9 @@ def _result(layout: RunLayout, manifest: dict, manifest_sha256: str) -> dict:
         "testing_url": layout.testing_folder,
         "train_url": outputs["train"]["url"],
         "test_url": outputs["test"]["url"],
-        "rows": {"input": manifest["input"]["rows"], "train": outputs["train"]["rows"],
+        "quarantine_url": (source.get("quarantine") or {}).get("url"),
+        "rows": {"input": source["rows"], "accepted": source.get("rows_accepted", source["rows"]),
+                 "quarantined": source.get("rows_quarantined", 0), "train": outputs["train"]["rows"],
                  "test": outputs["test"]["rows"]},
     }
 

@@ -24,6 +24,7 @@ class RunLayout:
     containers: Containers
     pipeline_run_id: str
     file_name: str
+    output_format: str = "parquet"
 
     def __post_init__(self) -> None:
         if not _RUN_ID.match(self.pipeline_run_id) or ".." in self.pipeline_run_id:
@@ -45,11 +46,11 @@ class RunLayout:
 
     @property
     def train(self) -> str:
-        return f"{self.training_folder}/train.parquet"
+        return f"{self.training_folder}/train.{self.output_format}"
 
     @property
     def test(self) -> str:
-        return f"{self.testing_folder}/test.parquet"
+        return f"{self.testing_folder}/test.{self.output_format}"
 
     @property
     def manifest(self) -> str:
@@ -66,6 +67,11 @@ class RunLayout:
     @property
     def rejected_reason(self) -> str:
         return f"{self.rejected}.reason.json"
+
+    @property
+    def quarantine(self) -> str:
+        """Rows set aside from an accepted file, beside where the file would be rejected, one reason a line."""
+        return f"{self.rejected}.quarantine.csv"
 
 
 def input_blob_url(account_url: str, folder_path: str, file_name: str) -> str:

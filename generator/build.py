@@ -7,6 +7,7 @@ Output under generated/:
   arm/ARMTemplateParametersForFactory.json  its export defaults (the authoring environment)
   arm/parameters/<env>.json                 what differs per environment, and nothing else
   arm/linkedTemplates/                      only past ARM's resource or size limit, as ADF's export writes them
+  azureml/training-config.json              the training component's config, from the spec's training: section
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from generator.arm_export import ArmExport, export, strip_defaults
 from generator.errors import StaleEnvironmentError
 from generator.layout import DEFINITION_FILE, write_json
 from generator.linked_templates import linked_template_files
-from generator.render import render_definition, render_objects
+from generator.render import render_definition, render_objects, render_training_config
 from generator.spec import Spec
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +72,7 @@ def plan_files(spec: Spec, out: Path = DEFAULT_OUT) -> list[GeneratedFile]:
         files.append(GeneratedFile(out / "arm" / relative, content))
     for name in sorted(exports):
         files.append(GeneratedFile(out / "arm" / "parameters" / f"{name}.json", exports[name].parameters_file()))
+    files.append(GeneratedFile(out / "azureml" / "training-config.json", render_training_config(spec)))
     return files
 
 

@@ -1,4 +1,5 @@
-"""Render the ADF objects of one environment from the spec through the Jinja2 templates."""
+"""Render the ADF objects of one environment, and the Azure ML training config, from the spec through the
+Jinja2 templates."""
 from __future__ import annotations
 
 import json
@@ -14,7 +15,8 @@ from generator.spec import Spec
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "adf"
 
 _jinja = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
+    # ADF templates by their path under templates/adf; others (azureml/...) by their path under templates/.
+    loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(TEMPLATES), jinja2.FileSystemLoader(TEMPLATES.parent)]),
     undefined=jinja2.StrictUndefined,  # a spec key the template needs but the spec lacks is an error, not ""
     keep_trailing_newline=True,
     autoescape=False,
@@ -26,7 +28,8 @@ def _render(template: str, **context: Any) -> dict:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise GeneratorError(f"templates/adf/{template} rendered invalid JSON at line {exc.lineno}: {exc.msg}") from exc
+        where = template if template.startswith("azureml/") else f"adf/{template}"
+        raise GeneratorError(f"templates/{where} rendered invalid JSON at line {exc.lineno}: {exc.msg}") from exc
 
 
 def render_objects(spec: Spec, environment: str) -> list[FactoryObject]:
@@ -55,3 +58,8 @@ def render_objects(spec: Spec, environment: str) -> list[FactoryObject]:
 
 def render_definition(spec: Spec) -> dict:
     return _render("arm-template-parameters-definition.json.j2", spec=spec.data)
+
+
+def render_training_config(spec: Spec) -> dict:
+    """The training component's config: one file for every environment (what is promoted is code + config)."""
+    return _render("azureml/training-config.json.j2", t=spec.data["training"])

@@ -22,6 +22,7 @@ from local_runtime.store import Store, utcnow
 
 log = logging.getLogger("local_runtime.azureml")
 INVOKE_AUDIENCE = "https://ml.azure.com"
+TRAINING_CONFIG = PROJECT_ROOT / "generated" / "azureml" / "training-config.json"
 MANAGEMENT_AUDIENCE = "https://management.azure.com/"
 INVOKE = re.compile(r"^/azureml/endpoints/(?P<endpoint>[A-Za-z0-9-]+)/jobs/?$")
 JOB = re.compile(r"^/azureml(?P<id>/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
@@ -72,8 +73,9 @@ class AzureMLStandIn:
 
     def _run_training(self, job: dict) -> None:
         inputs = job["request"]["properties"]["InputData"]
+        # The deployed component's config: what the generator rendered from the spec's training: section.
         command = [sys.executable, "-m", "training", "--manifest-url", inputs["manifest"]["Uri"],
-                   "--tracking-uri", self.settings.mlflow_tracking_uri]
+                   "--tracking-uri", self.settings.mlflow_tracking_uri, "--config", str(TRAINING_CONFIG)]
         expected = inputs.get("manifest_sha256", {}).get("Value")
         if expected:
             command += ["--manifest-sha256", expected]

@@ -5,20 +5,27 @@
 # MAGIC Called by the ADF pipeline's DatabricksNotebook activity when a CSV lands in the input container.
 # MAGIC All logic lives in `dataprep.job.prepare`; this notebook only reads widgets and wires them in:
 # MAGIC
-# MAGIC 1. checks the file against the 59-column contract (`spec/porto_seguro_columns.tsv`); a bad file is copied
-# MAGIC    to `<rejected>/<run id>/` with a `.reason.json` and the run fails with the reason;
-# MAGIC 2. archives the input bytes write-once under `<archive>/inputs/sha256/<sha256>.csv`;
-# MAGIC 3. splits 80/20 stratified on `target`, deterministically by a keyed hash of `id`;
-# MAGIC 4. writes `<training>/<run id>/train.parquet` and `<testing>/<run id>/test.parquet`;
-# MAGIC 5. writes `<archive>/runs/<run id>/manifest.json` last (its presence marks the run complete).
+# MAGIC 1. checks the file against the data contract (`data_contract` widget: the JSON the generator renders from
+# MAGIC    `data_contract:` in spec/factory.yaml); a bad file is copied to `<rejected>/<run id>/` with a
+# MAGIC    `.reason.json` and the run fails with the reason; bad rows under the spec's threshold are quarantined
+# MAGIC    to `<rejected>/<run id>/<file>.quarantine.csv` (one reason a line) instead;
+# MAGIC 2. cleans as the contract declares (name normalisation, missing code to null, dropped columns);
+# MAGIC 3. splits 80/20 per row by a keyed hash of `id` (stable under re-delivery and re-ordering);
+# MAGIC 4. archives the input bytes write-once under `<archive>/inputs/sha256/<sha256>.csv`;
+# MAGIC 5. writes `<training>/<run id>/train.parquet` and `<testing>/<run id>/test.parquet` (or `.csv`);
+# MAGIC 6. writes `<archive>/runs/<run id>/manifest.json` last (its presence marks the run complete).
 # MAGIC
-# MAGIC Exit value (JSON, `@activity('...').output.runOutput`): manifest URL and sha256, output URLs, row counts.
+# MAGIC On Databricks (`spark` defined) the transformation runs on Spark with the same functions (`mapInArrow`);
+# MAGIC elsewhere it is one bounded-memory streaming pass.
+# MAGIC
+# MAGIC Exit value (JSON, `@activity('...').output.runOutput`): manifest URL and sha256, output URLs, row counts
+# MAGIC (input, accepted, quarantined, train, test).
 
 # COMMAND ----------
 
 import json
 
-from dataprep.job import Containers, input_blob_url, prepare, widget_float, widget_int
+from dataprep.job import Containers, input_blob_url, prepare, widget_contract, widget_float, widget_int
 
 # Widgets arrive as strings from the activity's baseParameters.
 input_folder_path = dbutils.widgets.get("input_folder_path")  # @triggerBody().folderPath: <container>/<folder>
@@ -33,6 +40,9 @@ containers = Containers(
 )
 test_fraction = widget_float("test_fraction", dbutils.widgets.get("test_fraction"))
 split_seed = widget_int("split_seed", dbutils.widgets.get("split_seed"))
+contract = widget_contract(dbutils.widgets.get("data_contract"))  # rendered from spec/factory.yaml
+# Databricks defines `spark`; the local notebook host sets it to None.
+session = globals().get("spark")
 
 # COMMAND ----------
 
@@ -44,6 +54,8 @@ result = prepare(
     containers=containers,
     test_fraction=test_fraction,
     split_seed=split_seed,
+    contract=contract,
+    spark=session,
 )
 
 # COMMAND ----------

@@ -71,6 +71,8 @@ def lineage_chain(store: Store, settings, run_id: str) -> list[str]:
         f"model {outputs['model_name']} version {outputs['model_version']}  (MLflow run {tags.get('mlflow_run_id')})",
         f"  metrics                 AUC {outputs['metrics']['auc']:.4f}, normalized Gini {outputs['metrics']['gini']:.4f}"
         f" on {outputs['metrics'].get('test_rows', '?')} test rows",
+        f"  promotion               {'promoted to the production alias' if outputs.get('promoted') else 'not promoted'}"
+        f" ({(outputs.get('decision') or {}).get('reason', 'no decision recorded')})",
         f"  model artifact          sha256 {tags.get('model_sha256')}",
         f"  tags: pipeline run {tags.get('pipeline_run_id')}, manifest {tags.get('manifest_sha256', '')[:16]}...",
         f"  <- manifest             {prep_url(man)}",

@@ -1,4 +1,7 @@
-"""CLI: ``python -m training --manifest-url URL [--manifest-sha256 H] [--tracking-uri URI] [--model-name NAME]``.
+"""CLI: ``python -m training --manifest-url URL [--config FILE] [--manifest-sha256 H] [--tracking-uri URI]``.
+
+``--config`` is the training config the generator renders from the spec (generated/azureml/training-config.json);
+without it the built-in defaults (the same baseline) apply. ``--model-name``/``--experiment`` override it.
 
 Progress goes to stderr; the result JSON is the last stdout line. Failures exit non-zero with one line.
 """
@@ -9,11 +12,11 @@ import json
 import logging
 import os
 import sys
-from contextlib import contextmanager
-from typing import Iterator
 
+from training.config import TrainingConfig, load_config
+from training.console import one_line, stdout_to_stderr
 from training.errors import TrainingError
-from training.pipeline import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME, run
+from training.pipeline import run
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,31 +31,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("MLFLOW_TRACKING_URI"),
         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI), e.g. sqlite:///runtime/mlflow/mlflow.db",
     )
-    parser.add_argument("--model-name", default=DEFAULT_MODEL_NAME)
-    parser.add_argument("--experiment", default=DEFAULT_EXPERIMENT)
+    parser.add_argument("--config", default=None, help="training config JSON rendered from the spec")
+    parser.add_argument("--model-name", default=None, help="override the config's model_name")
+    parser.add_argument("--experiment", default=None, help="override the config's experiment")
     return parser.parse_args(argv)
-
-
-@contextmanager
-def stdout_to_stderr() -> Iterator[None]:
-    """Point file descriptor 1 at stderr while training runs, so stdout carries only the result JSON.
-
-    LightGBM's native code prints some warnings straight to stdout from its worker threads (its log level and
-    callback are thread-local, so ``verbose=-1`` does not reach them); MLflow prints too.
-    """
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,19 +45,21 @@ def main(argv: list[str] | None = None) -> int:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
+        config = load_config(args.config) if args.config else TrainingConfig()
         with stdout_to_stderr():
             result = run(
                 args.manifest_url,
                 tracking_uri=args.tracking_uri or "",
                 model_name=args.model_name,
                 expected_manifest_sha256=args.manifest_sha256,
+                config=config,
                 experiment=args.experiment,
             )
     except TrainingError as exc:
-        print(f"training failed: {_one_line(exc)}", file=sys.stderr)
+        print(f"training failed: {one_line(exc)}", file=sys.stderr)
         return 1
     except Exception as exc:  # an unexpected failure still ends as one line; the type says where to look
-        print(f"training failed unexpectedly: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        print(f"training failed unexpectedly: {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)
         return 2
     print(json.dumps(result, sort_keys=True))
     return 0

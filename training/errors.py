@@ -6,6 +6,10 @@ class TrainingError(Exception):
     """Root of every error the training pipeline raises on purpose."""
 
 
+class ConfigError(TrainingError, ValueError):
+    """The training config is malformed; the message names the file and the key."""
+
+
 class ManifestError(TrainingError):
     """The lineage manifest is malformed or is not the one the caller asked for."""
 

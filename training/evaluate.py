@@ -42,6 +42,17 @@ def evaluate(booster: lgb.Booster, x: pd.DataFrame, y: pd.Series, *, best_iterat
     )
 
 
+def score_other_model(booster: lgb.Booster, x: pd.DataFrame, y: pd.Series) -> tuple[float | None, str]:
+    """(test AUC, "") of another model (production) on the candidate's test data, or (None, why) when that
+    model needs features the data lacks. Its own feature list selects the columns, in its order."""
+    needed = list(booster.feature_name())
+    missing = [c for c in needed if c not in x.columns]
+    if missing:
+        return None, f"it needs feature(s) {missing[:5]}{' ...' if len(missing) > 5 else ''} that the data lacks"
+    scores = np.asarray(booster.predict(x[needed]), dtype="float64")
+    return float(roc_auc_score(y, scores)), ""
+
+
 def passes_gate(auc: float, min_auc: float) -> bool:
     # Higher is better: a model passes when its AUC reaches the minimum.
     # (The sample's evaluate step compared AUC as if lower were better, so no good model could ever win.)

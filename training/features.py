@@ -34,6 +34,15 @@ def categorical_columns(features: list[str]) -> list[str]:
     return [c for c in features if c.endswith(CATEGORICAL_SUFFIX)]
 
 
+def _integer_codes(column: pd.Series) -> bool:
+    # Integers, or floats that are whole numbers or null: data-prep may turn -1 into null, and a nullable int
+    # column reads back as float. LightGBM takes NaN as missing, like a negative code.
+    if column.dtype.kind in "iu":
+        return True
+    values = column.dropna().to_numpy(dtype="float64", na_value=float("nan"))
+    return column.dtype.kind == "f" and bool((values == values.round()).all())
+
+
 def validate_frame(frame: pd.DataFrame, *, name: str, expected_rows: int | None = None) -> None:
     """The shape training relies on: id + binary target + numeric features, both classes present."""
     missing = [c for c in (ID_COLUMN, TARGET_COLUMN) if c not in frame.columns]
@@ -47,9 +56,9 @@ def validate_frame(frame: pd.DataFrame, *, name: str, expected_rows: int | None 
     bad = [c for c in features if not is_numeric_dtype(frame[c]) or is_bool_dtype(frame[c])]
     if bad:
         raise DataError(f"{name}: feature columns must be int or float (-1 = missing); not numeric: {bad}")
-    not_int = [c for c in categorical_columns(features) if frame[c].dtype.kind not in "iu"]
+    not_int = [c for c in categorical_columns(features) if not _integer_codes(frame[c])]
     if not_int:
-        raise DataError(f"{name}: categorical columns must hold integer codes, found {not_int}")
+        raise DataError(f"{name}: categorical columns must hold integer codes (or nulls), found {not_int}")
     labels = set(pd.unique(frame[TARGET_COLUMN]).tolist())
     if not labels <= {0, 1}:
         raise DataError(f"{name}: {TARGET_COLUMN!r} must be 0/1, found values {sorted(labels)[:5]}")

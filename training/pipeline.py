@@ -8,16 +8,16 @@ import pandas as pd
 
 from storage.blobs import download_bytes
 from training import features
-from training.config import TrainingConfig
+from training.config import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME, TrainingConfig
 from training.errors import TrainingError
 from training.evaluate import check_gate, evaluate, passes_gate
 from training.manifest import Manifest, OutputRef, check_manifest_hash, parse_manifest, verify_sha256
+from training.promotion import Decision, decide
 from training.train import train_model
 
 log = logging.getLogger("training")
 
-DEFAULT_MODEL_NAME = "porto-seguro-safe-driver"
-DEFAULT_EXPERIMENT = "porto-seguro-training"
+__all__ = ["DEFAULT_EXPERIMENT", "DEFAULT_MODEL_NAME", "load_manifest", "load_verified_frame", "run"]
 
 Fetch = Callable[[str], bytes]
 
@@ -51,18 +51,21 @@ def run(
     manifest_url: str,
     *,
     tracking_uri: str,
-    model_name: str = DEFAULT_MODEL_NAME,
+    model_name: str | None = None,
     expected_manifest_sha256: str | None = None,
     config: TrainingConfig = TrainingConfig(),
-    experiment: str = DEFAULT_EXPERIMENT,
+    experiment: str | None = None,
 ) -> dict[str, Any]:
-    """Train on exactly the data a data-prep manifest names, evaluate, and register the model in MLflow.
+    """Train on exactly the data a data-prep manifest names, evaluate it and the production model on the same
+    test data, register the candidate and move the alias only if it wins (see ``training.promotion``).
 
     Raises a ``TrainingError`` subclass (nothing registered) when the manifest or a blob does not match its
-    hash, the data has the wrong shape, or the test AUC is below ``config.min_auc``.
+    hash, the data has the wrong shape, or the test AUC is below ``config.min_auc``. A candidate that does not
+    beat production is not an error: the run succeeds, registered without the alias, and says so.
     """
     if not tracking_uri:
         raise TrainingError("no MLflow tracking URI: pass tracking_uri (the CLI reads MLFLOW_TRACKING_URI)")
+    model_name, experiment = model_name or config.model_name, experiment or config.experiment
     log.info("manifest %s", manifest_url)
     manifest = load_manifest(manifest_url, expected_manifest_sha256)
     log.info("manifest sha256 %s, pipeline run %s", manifest.sha256, manifest.pipeline_run_id)
@@ -82,6 +85,11 @@ def run(
 
     from training import register  # MLflow is imported only once there is something to record
 
+    def against_production() -> Decision:
+        production = register.score_production(tracking_uri, model_name, config.promotion_alias, x_test, y_test)
+        return decide(metrics.auc, production, min_auc=config.min_auc, margin=config.promotion_margin,
+                      alias=config.promotion_alias)
+
     with register.tracked_run(
         tracking_uri=tracking_uri, experiment=experiment, run_name=f"train-{manifest.pipeline_run_id}"
     ) as run_id:
@@ -92,11 +100,22 @@ def run(
             schemas={"train": register.schema_of(train_frame), "test": register.schema_of(test_frame)},
         )
         register.record_gate(passed=passes_gate(metrics.auc, config.min_auc), min_auc=config.min_auc)
+        decision = against_production()
+        register.record_decision(decision)
+        log.info("decision: %s (%s)", decision.outcome, decision.reason)
         check_gate(metrics, config.min_auc)  # raising here ends the run FAILED, with its evidence kept
         registration = register.log_and_register_model(
-            model=model, example=x_train, model_name=model_name, manifest=manifest, run_id=run_id
+            model=model, example=x_train, model_name=model_name, manifest=manifest, run_id=run_id, decision=decision
         )
-    log.info("registered %s version %s (run %s)", registration.model_name, registration.model_version, run_id)
+        if decision.promote and (recheck := _recheck(decision, register, tracking_uri, model_name,
+                                                      against_production)) is not None:
+            decision = recheck
+            register.record_decision(decision)
+            register.tag_version(tracking_uri, model_name, registration.model_version, decision.tags())
+        if decision.promote:
+            register.promote(tracking_uri, model_name, registration.model_version, config.promotion_alias)
+    log.info("registered %s version %s (run %s), %s", registration.model_name, registration.model_version, run_id,
+             decision.outcome)
     return {
         "mlflow_run_id": run_id,
         "model_name": registration.model_name,
@@ -104,4 +123,17 @@ def run(
         "metrics": metrics.as_dict(),
         "model_sha256": model.model_sha256,
         "registered": True,
+        "promoted": decision.promote,
+        "decision": decision.as_dict(),
     }
+
+
+def _recheck(decision: Decision, register: Any, tracking_uri: str, model_name: str,
+             again: Callable[[], Decision]) -> Decision | None:
+    """Re-check just before moving the alias: if another job promoted a model since we compared, compare with
+    that one instead. (MLflow has no compare-and-set for aliases, so this narrows the race, not closes it.)"""
+    compared = decision.production.version if decision.production else None
+    if register.production_version(tracking_uri, model_name, decision.alias) == compared:
+        return None
+    log.info("alias %r moved while training; comparing with the new holder", decision.alias)
+    return again()

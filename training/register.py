@@ -25,8 +25,10 @@ from mlflow.tracking import MlflowClient
 from mlflow.types import Schema
 
 from training.config import TrainingConfig
-from training.evaluate import Metrics
+from training.errors import TrainingError
+from training.evaluate import Metrics, score_other_model
 from training.manifest import Manifest, OutputRef
+from training.promotion import Decision, ProductionScore
 from training.train import TrainedModel
 
 MANIFEST_ARTIFACT_DIR = "lineage"
@@ -105,7 +107,9 @@ def lineage_tags(manifest: Manifest) -> dict[str, str]:
 
 
 def run_params(config: TrainingConfig, manifest: Manifest) -> dict[str, Any]:
-    params: dict[str, Any] = dict(config.as_dict())
+    # The effective LightGBM params flat (learning_rate, seed, deterministic, ...), then the loop and gate keys.
+    params: dict[str, Any] = {**config.lightgbm_params(),
+                              **{k: v for k, v in config.as_dict().items() if k != "lightgbm"}}
     params.update({f"dataprep.{k}": v for k, v in sorted(manifest.parameters.items())})
     return params
 
@@ -146,6 +150,57 @@ def record_gate(*, passed: bool, min_auc: float) -> None:
     mlflow.set_tags({"quality_gate": "passed" if passed else "failed", "quality_gate_min_auc": str(min_auc)})
 
 
+def production_version(tracking_uri: str, model_name: str, alias: str) -> str | None:
+    """The version holding ``alias``, or None when the model or the alias does not exist yet."""
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    try:
+        model = client.get_registered_model(model_name)
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
+    version = (model.aliases or {}).get(alias)
+    return str(version) if version is not None else None
+
+
+def score_production(tracking_uri: str, model_name: str, alias: str, x: pd.DataFrame, y: pd.Series
+                     ) -> ProductionScore | None:
+    """Score the model that holds ``alias`` on the candidate's test data; None when no model holds it.
+
+    The version is resolved once and loaded by number, so a concurrent promotion cannot swap the model
+    between the lookup and the scoring. A production model that exists but cannot be loaded is an error
+    (the run fails): replacing production because of a storage hiccup would be worse than a retry.
+    """
+    version = production_version(tracking_uri, model_name, alias)
+    if version is None:
+        return None
+    uri = f"models:/{model_name}/{version}"
+    try:
+        booster = mlflow.lightgbm.load_model(uri)
+    except Exception as exc:
+        raise TrainingError(f"production model {uri} (alias {alias!r}) cannot be loaded to compare with "
+                            f"({type(exc).__name__}: {str(exc)[:200]}); fix its artifacts or move the alias "
+                            f"to a loadable version, then rerun") from exc
+    auc, why = score_other_model(booster, x, y)
+    return ProductionScore(version=version, auc=auc, unscorable_reason=why)
+
+
+def record_decision(decision: Decision) -> None:
+    mlflow.set_tags(decision.tags())
+    mlflow.log_metrics(decision.metrics())
+
+
+def tag_version(tracking_uri: str, model_name: str, version: str, tags: dict[str, str]) -> None:
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    for key, value in tags.items():
+        client.set_model_version_tag(model_name, version, key, value)
+
+
+def promote(tracking_uri: str, model_name: str, version: str, alias: str) -> None:
+    MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri).set_registered_model_alias(
+        model_name, alias, version)
+
+
 @contextmanager
 def _int_columns_are_intended() -> Iterator[None]:
     # MLflow hints that integer columns cannot hold NaN; this data codes missing values as -1, so ints are right.
@@ -173,6 +228,7 @@ def log_and_register_model(
     model_name: str,
     manifest: Manifest,
     run_id: str,
+    decision: Decision,
 ) -> Registration:
     """Log the booster into the active run, register a version and tag it with the lineage hashes."""
     example = example[model.features].head(5)
@@ -186,7 +242,8 @@ def log_and_register_model(
             # Explicit requirements skip MLflow's requirement inference (a model reload in a subprocess).
             pip_requirements=mlflow.lightgbm.get_default_pip_requirements(),
         )
-    tags = {**lineage_tags(manifest), "model_sha256": model.model_sha256, "mlflow_run_id": run_id}
+    tags = {**lineage_tags(manifest), **decision.tags(), "model_sha256": model.model_sha256, "mlflow_run_id": run_id,
+            "test_auc": repr(decision.candidate_auc)}
     version = mlflow.register_model(info.model_uri, model_name, tags=tags)
     mlflow.set_tag("model_sha256", model.model_sha256)
     mlflow.set_tag("registered_model", f"{model_name}/{version.version}")

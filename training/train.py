@@ -40,6 +40,9 @@ def train_model(x: pd.DataFrame, y: pd.Series, config: TrainingConfig) -> Traine
         x, y, fraction=config.validation_fraction, seed=config.seed
     )
     params = config.lightgbm_params()
+    # Nothing is imputed or encoded outside LightGBM (-1/NaN are its missing values, `_cat` codes go in raw);
+    # its one fitted transform, the feature binning, is built from the fit rows only: the validation set
+    # reuses those bins (reference=fit_set) and the test rows never reach this function.
     # The Datasets get the params too, so `verbose=-1` applies while they bin the data. (LightGBM's worker
     # threads may still print the expected "negative categorical value -> missing" warning: its log level is
     # thread-local. The CLI keeps stdout clean by pointing it at stderr while training.)

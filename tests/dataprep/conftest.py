@@ -1,19 +1,32 @@
-"""Fixtures for the data-prep tests: the column contract and fresh Azurite containers per test."""
+"""Fixtures for the data-prep tests: the data contract (spec) and its column statistics (TSV), fresh Azurite
+containers per test."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
 from dataprep.layout import Containers
 from storage.blobs import container_client, ensure_containers, upload_bytes
 from dataprep.columns import ColumnSpec, load_columns
+from dataprep.contract_spec import DataContract, load_contract
 
 
 @pytest.fixture(scope="session")
 def columns() -> list[ColumnSpec]:
     return load_columns()
+
+
+@pytest.fixture(scope="session")
+def contract() -> DataContract:
+    return load_contract()
+
+
+@pytest.fixture(scope="session")
+def strict(contract) -> DataContract:
+    """The spec's contract with rows.policy reject: any bad row rejects the file."""
+    return replace(contract, policy="reject")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from storage.blobs import download_bytes
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "data_prepare.py"
 SEPARATOR = "\n# COMMAND ----------\n"
 WIDGETS = {"input_folder_path", "input_file_name", "pipeline_run_id", "storage_account_url", "training_container",
-           "testing_container", "rejected_container", "archive_container", "test_fraction", "split_seed"}
+           "testing_container", "rejected_container", "archive_container", "test_fraction", "split_seed",
+           "data_contract"}
 
 
 class NotebookExit(Exception):
@@ -42,9 +43,9 @@ class FakeDbutils:
         self.widgets, self.notebook = Widgets(), Notebook()
 
 
-def run_notebook(widgets: dict[str, str]) -> tuple[str, FakeDbutils]:
+def run_notebook(widgets: dict[str, str], **names) -> tuple[str, FakeDbutils]:
     dbutils = FakeDbutils(widgets)
-    scope = {"dbutils": dbutils, "__name__": "__main__"}
+    scope = {"dbutils": dbutils, "__name__": "__main__", **names}
     with pytest.raises(NotebookExit) as exited:
         for cell in NOTEBOOK.read_text().split(SEPARATOR):
             exec(compile(cell, str(NOTEBOOK), "exec"), scope)
@@ -56,7 +57,14 @@ def widgets_for(store, run_id: str) -> dict[str, str]:
     return {"input_folder_path": f"{store.inbox}/deliveries", "input_file_name": "train.csv",
             "pipeline_run_id": run_id, "storage_account_url": store.account_url,
             "training_container": c.training, "testing_container": c.testing, "rejected_container": c.rejected,
-            "archive_container": c.archive, "test_fraction": "0.2", "split_seed": "0"}
+            "archive_container": c.archive, "test_fraction": "0.2", "split_seed": "0",
+            "data_contract": pipeline_contract_parameter()}
+
+
+def pipeline_contract_parameter() -> str:
+    """The contract exactly as the generated pipeline passes it (the widget the notebook gets on Databricks)."""
+    pipeline = json.loads((NOTEBOOK.parents[1] / "generated/factory/pipeline/PrepareAndTrain.json").read_text())
+    return pipeline["properties"]["activities"][0]["typeProperties"]["baseParameters"]["data_contract"]
 
 
 def test_notebook_is_in_databricks_source_format_and_only_wires():
@@ -67,7 +75,7 @@ def test_notebook_is_in_databricks_source_format_and_only_wires():
     assert set(re.findall(r'dbutils\.widgets\.get\("([a-z_]+)"\)', text)) == WIDGETS
     assert "dataprep.job import" in text and "prepare(" in text
     assert cells[-1].strip() == "dbutils.notebook.exit(json.dumps(result))"
-    assert not re.search(r"\bspark\b", text.replace("Spark", ""))
+    assert 'globals().get("spark")' in text and "spark=session" in text  # Databricks' session picks the Spark path
 
 
 def test_notebook_prepares_the_delivered_file_and_exits_with_the_result(store, columns):
@@ -75,7 +83,8 @@ def test_notebook_prepares_the_delivered_file_and_exits_with_the_result(store, c
     value, dbutils = run_notebook(widgets_for(store, "nb-run"))
     result = json.loads(value)
     assert set(dbutils.requested) == WIDGETS
-    assert result["rows"] == {"input": 200, "train": 160, "test": 40}
+    assert result["rows"]["input"] == result["rows"]["accepted"] == 200 and result["rows"]["quarantined"] == 0
+    assert result["rows"]["train"] + result["rows"]["test"] == 200
     assert result["training_url"] == f"{store.account_url}/{store.containers.training}/nb-run"
     assert json.loads(download_bytes(result["manifest_url"]))["pipeline_run_id"] == "nb-run"
 
@@ -85,3 +94,16 @@ def test_notebook_lets_a_contract_violation_fail_the_run(store, columns):
     with pytest.raises(ContractViolation, match=r"line 5, column 'target'"):
         run_notebook(widgets_for(store, "nb-bad"))
     assert set(store.blobs(store.containers.rejected)) == {"nb-bad/train.csv", "nb-bad/train.csv.reason.json"}
+
+
+def test_notebook_hands_databricks_spark_session_to_the_job(store, columns, monkeypatch):
+    seen = {}
+
+    def fake_prepare(url, **options):
+        seen.update(options)
+        return {"rows": {}}
+
+    monkeypatch.setattr("dataprep.job.prepare", fake_prepare)
+    session = object()
+    run_notebook(widgets_for(store, "nb-spark"), spark=session)
+    assert seen["spark"] is session and seen["contract"].name == "porto_seguro_train"

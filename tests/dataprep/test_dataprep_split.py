@@ -1,4 +1,4 @@
-"""The split: exact per-class quotas, disjoint, ordered by id, and blind to row order."""
+"""The split: a per-row keyed-hash rule, disjoint, blind to row order and to the other rows of the file."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from dataprep.errors import ParameterError
-from dataprep.split import keyed_hash, quota, split_indices, split_table, splitmix64
+from dataprep.split import in_test, keyed_hash, quota, split_indices, split_table, splitmix64
 
 
 def table(rows: int = 1000, positives: int = 100, seed: int = 0) -> pa.Table:
@@ -31,13 +31,26 @@ def test_keyed_hash_is_a_bijection_per_seed_and_depends_on_the_seed():
 
 
 @pytest.mark.parametrize(("rows", "positives", "fraction"), [(1000, 100, 0.2), (997, 37, 0.2), (10, 3, 0.5), (7, 1, 0.25)])
-def test_each_class_gets_exactly_its_quota(rows, positives, fraction):
+def test_the_rank_variant_gives_each_class_exactly_its_quota(rows, positives, fraction):
     data = table(rows, positives)
-    train, test = split_table(data, test_fraction=fraction, seed=0)
+    labels = data.column("target").to_numpy()
+    _, test_rows = split_indices(data.column("id").to_numpy(), labels, test_fraction=fraction, seed=0)
     for label, count in ((0, rows - positives), (1, positives)):
-        in_test = int(np.sum(test.column("target").to_numpy() == label))
-        assert in_test == quota(count, fraction) == round(fraction * count)
-        assert int(np.sum(train.column("target").to_numpy() == label)) == count - in_test
+        assert int(np.sum(labels[test_rows] == label)) == quota(count, fraction) == round(fraction * count)
+
+
+def test_a_row_keeps_its_side_whatever_else_is_in_the_file():
+    ids = np.random.default_rng(1).choice(np.arange(1, 10**7), size=200_000, replace=False)
+    whole = in_test(ids, 7, 0.2)
+    assert np.array_equal(in_test(ids[:1000], 7, 0.2), whole[:1000])  # a smaller delivery
+    assert np.array_equal(in_test(ids[::-1], 7, 0.2), whole[::-1])  # another order
+
+
+def test_the_test_share_is_binomial_around_the_fraction():
+    ids = np.arange(1, 1_000_001, dtype=np.int64)
+    for fraction in (0.2, 0.5, 0.05):
+        share = in_test(ids, 3, fraction).mean()
+        assert abs(share - fraction) < 4 * np.sqrt(fraction * (1 - fraction) / ids.size)
 
 
 def test_sides_are_disjoint_complete_sorted_by_id_and_keep_the_columns():
@@ -63,8 +76,7 @@ def test_the_seed_changes_the_split():
     data = table()
     _, test_a = split_table(data, test_fraction=0.2, seed=0)
     _, test_b = split_table(data, test_fraction=0.2, seed=1)
-    assert test_a.num_rows == test_b.num_rows
-    assert test_a.column("id") != test_b.column("id")
+    assert set(test_a.column("id").to_pylist()) != set(test_b.column("id").to_pylist())
 
 
 @pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1, 1.5, float("nan")])

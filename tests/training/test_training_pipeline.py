@@ -212,3 +212,26 @@ def test_cli_failure_is_one_line_and_non_zero(published, store):
     assert done.stdout == ""
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("training failed: manifest ") and "expected " + "0" * 64 in last
+
+
+def test_cli_reads_the_config_file(published, store, tmp_path):
+    config = json.loads((PROJECT_ROOT / "generated" / "azureml" / "training-config.json").read_text())
+    config.update(model_name="porto-cli-config", num_boost_round=3, promotion_alias="cli-champion")
+    path = tmp_path / "training-config.json"
+    path.write_text(json.dumps(config))
+    done = cli("--manifest-url", published.manifest_url, "--config", str(path), "--tracking-uri", store)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["model_name"] == "porto-cli-config" and result["metrics"]["best_iteration"] <= 3
+    assert result["promoted"] is True and result["decision"]["alias"] == "cli-champion"
+
+
+def test_cli_bad_config_is_one_line_and_non_zero(published, store, tmp_path):
+    path = tmp_path / "training-config.json"
+    path.write_text(json.dumps({"learning_rate": 0.1}))
+    done = cli("--manifest-url", published.manifest_url, "--config", str(path), "--tracking-uri", store)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"training failed: {path}: unknown key(s) ['learning_rate']; known keys: ['early_stopping_rounds', "
+        "'experiment', 'lightgbm', 'min_auc', 'model_name', 'num_boost_round', 'num_threads', 'promotion_alias', "
+        "'promotion_margin', 'seed', 'validation_fraction']")
