@@ -6,7 +6,6 @@ import json
 import re
 from datetime import datetime, timezone
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
