@@ -78,7 +78,9 @@ def fail(activity: dict, props: dict, rc) -> Any:
 
 @register("Until", container=True)
 def until(activity: dict, props: dict, rc) -> Any:
-    """Do-while: the body runs, then the condition is checked; fails when the body fails or time runs out."""
+    """Do-while: the body runs, then the condition is checked. As ADF documents, a failed inner activity does not
+    stop the loop; the Until ends Failed when the iteration that met the condition (or the last one before the
+    timeout) failed, so a transient failure in an early poll does not fail the whole loop."""
     from local_runtime.engine import Cancelled, outcome, run_activities
 
     timeout = parse_timespan(props.get("timeout", "7.00:00:00"))
@@ -88,10 +90,11 @@ def until(activity: dict, props: dict, rc) -> Any:
             raise Cancelled()
         iterations += 1
         statuses = run_activities(props.get("activities", []), rc)
-        if outcome(props.get("activities", []), statuses) != "Succeeded":
-            raise ActivityError(f"an activity inside {activity['name']} failed in iteration {iterations}",
-                                "UntilBodyFailed")
+        body_failed = outcome(props.get("activities", []), statuses) != "Succeeded"
         if rc.evaluate(props["expression"]) is True:
+            if body_failed:
+                raise ActivityError(f"an activity inside {activity['name']} failed in its last iteration "
+                                    f"({iterations})", "UntilBodyFailed")
             return {"iterations": iterations}
         if time.monotonic() > deadline:
             raise ActivityError(f"{activity['name']} timed out after {timeout:.0f}s and {iterations} iterations "
