@@ -13,16 +13,14 @@ Course-Examples, ViinayKumaarMamidi/Azure_Airport_ADF_Azure_DevOps_CI_CD_Project
 """
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator
 
 from generator.definition import (DEFAULT_DEFINITION, TemplateParameter, parameterize, resource_type,
                                   validate_definition)
 from generator.errors import ExportError
-from generator.layout import DEFINITION_FILE, FactoryObject, dumps, read_factory_folder
+from generator.layout import DEFINITION_FILE, FactoryObject, dumps
 
 TEMPLATE_SCHEMA = "http://schema.management.azure.com/schemas/2015-01-01/deploymentTemplate.json#"
 PARAMETERS_SCHEMA = "https://schema.management.azure.com/schemas/2015-01-01/deploymentParameters.json#"
@@ -252,23 +250,6 @@ def _cycle(pending: list[int], deps: list[list[int]], resources: list[dict]) -> 
 def serialized_size(template: dict) -> int:
     """Bytes of the template as written to disk (the size ARM's 4 MB limit is checked against, conservatively)."""
     return len(dumps(template).encode("utf-8"))
-
-
-def read_git_folder(root: Path) -> tuple[list[FactoryObject], dict | None]:
-    """`layout.read_factory_folder` plus the two places it does not read: `factory/<name>.json` (global parameters)
-    and `managedVirtualNetwork/<vnet>/managedPrivateEndpoint/<name>.json`."""
-    root = Path(root)
-    objects, definition = read_factory_folder(root)
-    extra = [("factory", p) for p in sorted((root / "factory").glob("*.json"))]
-    extra += [(f"managedVirtualNetwork/{p.parent.parent.name}/managedPrivateEndpoint", p)
-              for p in sorted((root / "managedVirtualNetwork").glob("*/managedPrivateEndpoint/*.json"))]
-    for folder, path in extra:
-        body = json.loads(path.read_text(encoding="utf-8"))
-        if body.get("name") != path.stem:
-            raise ExportError(f"{path}: object name {body.get('name')!r} differs from the file name; "
-                              f"ADF requires them equal: rename the file to {body.get('name')}.json")
-        objects.append(FactoryObject(folder, body["name"], body))
-    return objects, definition
 
 
 def strip_defaults(template: dict) -> dict:

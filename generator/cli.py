@@ -43,7 +43,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from generator.arm_export import read_git_folder
+    from generator.layout import read_git_folder
     from generator.linked_templates import linked_template_files
 
     objects, definition = read_git_folder(Path(args.source))

@@ -54,14 +54,26 @@ def read_factory_folder(root: Path) -> tuple[list[FactoryObject], dict | None]:
     root = Path(root)
     if not root.is_dir():
         raise ExportError(f"{root} is not a folder; pass the root of an ADF git layout (it holds pipeline/, dataset/, ...)")
-    objects = []
-    for folder in FOLDERS:
-        for file in sorted((root / folder).glob("*.json")):
-            body = json.loads(file.read_text(encoding="utf-8"))
-            if body.get("name") != file.stem:
-                raise ExportError(f"{file}: object name {body.get('name')!r} differs from the file name; "
-                                  f"ADF requires them equal: rename the file to {body.get('name')}.json")
-            objects.append(FactoryObject(folder, body["name"], body))
+    objects = [_read_object(folder, file) for folder in FOLDERS for file in sorted((root / folder).glob("*.json"))]
     definition_path = root / DEFINITION_FILE
     definition = json.loads(definition_path.read_text(encoding="utf-8")) if definition_path.exists() else None
+    return objects, definition
+
+
+def _read_object(folder: str, file: Path) -> FactoryObject:
+    body = json.loads(file.read_text(encoding="utf-8"))
+    if body.get("name") != file.stem:
+        raise ExportError(f"{file}: object name {body.get('name')!r} differs from the file name; "
+                          f"ADF requires them equal: rename the file to {body.get('name')}.json")
+    return FactoryObject(folder, body["name"], body)
+
+
+def read_git_folder(root: Path) -> tuple[list[FactoryObject], dict | None]:
+    """`read_factory_folder` plus what only the exporter needs: `factory/<name>.json` (global parameters) and
+    `managedVirtualNetwork/<vnet>/managedPrivateEndpoint/<name>.json`."""
+    root = Path(root)
+    objects, definition = read_factory_folder(root)
+    objects += [_read_object("factory", p) for p in sorted((root / "factory").glob("*.json"))]
+    objects += [_read_object(f"managedVirtualNetwork/{p.parent.parent.name}/managedPrivateEndpoint", p)
+                for p in sorted((root / "managedVirtualNetwork").glob("*/managedPrivateEndpoint/*.json"))]
     return objects, definition

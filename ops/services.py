@@ -22,7 +22,7 @@ def _pid_file(settings: Settings, name: str) -> Path:
     return settings.home / "pids" / f"{name}.pid"
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
         return True
@@ -34,7 +34,7 @@ def running_pid(settings: Settings, name: str) -> int | None:
     path = _pid_file(settings, name)
     if path.exists():
         pid = int(path.read_text().strip() or 0)
-        if pid and _alive(pid):
+        if pid and process_alive(pid):
             return pid
         path.unlink()
     return None
@@ -94,9 +94,9 @@ def down(settings: Settings) -> None:
             continue
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
-        while _alive(pid) and time.monotonic() < deadline:
+        while process_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if _alive(pid):
+        if process_alive(pid):
             os.kill(pid, signal.SIGKILL)
         _pid_file(settings, name).unlink(missing_ok=True)
         print(f"  {name:<10} stopped (pid {pid})")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.arm_export import export, read_git_folder
+from generator.arm_export import export
+from generator.layout import read_git_folder
 from generator.errors import ExportError
 from generator.layout import FactoryObject
 

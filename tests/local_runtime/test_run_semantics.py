@@ -3,7 +3,6 @@ and notebook processes), the pipeline `concurrency` property with the real servi
 failed activity."""
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -11,6 +10,7 @@ import pytest
 
 from local_runtime.runs import RunError, cancel_run, rerun, start_run
 from local_runtime.service import serve
+from ops.services import process_alive
 from tests.conftest import free_port
 from tests.local_runtime.builders import (FACTORY, activity, deploy, environment, execute_run, fail, pipeline,
                                           run_pipeline, set_var, statuses, wait_for)
@@ -45,14 +45,6 @@ import os, time
 open(dbutils.widgets.get("pid_file"), "w").write(str(os.getpid()))
 time.sleep(60)
 """
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except OSError:
-        return False
 
 
 def test_cancelling_a_run_stops_every_running_activity_and_child_run(tmp_path):
@@ -95,7 +87,7 @@ def test_cancelling_a_run_stops_every_running_activity_and_child_run(tmp_path):
     assert result["Inner"] == ["Cancelled"] * 3 and result["After"] == ["Skipped"]
     [child] = store.child_runs(run_id)
     assert child["status"] == "Cancelled" and statuses(store, child["run_id"]) == {"SlowWait": ["Cancelled"]}
-    assert not _alive(int(pid_file.read_text()))
+    assert not process_alive(int(pid_file.read_text()))
 
 
 def test_cancelling_a_queued_run_means_it_never_starts(tmp_path):

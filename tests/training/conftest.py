@@ -7,6 +7,7 @@ from typing import Callable
 
 import pandas as pd
 import pytest
+from mlflow.tracking import MlflowClient
 from training_builders import ARCHIVE, PREPARED, Published, manifest_for, parquet_bytes
 
 from storage.blobs import ensure_containers, sha256_hex, upload_bytes
@@ -30,3 +31,14 @@ def publish(azurite) -> Callable[..., Published]:
                          manifest["outputs"]["train"]["url"], manifest["outputs"]["test"]["url"])
 
     return _publish
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> str:
+    """One MLflow sqlite store per test module (its schema migration is the slow part)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="module")
+def client(store) -> MlflowClient:
+    return MlflowClient(tracking_uri=store, registry_uri=store)

@@ -22,17 +22,6 @@ LINEAGE_KEYS = ("pipeline_run_id", "manifest_sha256", "input_sha256", "train_sha
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> str:
-    """One sqlite store for the module (its schema migration is the slow part); tests use distinct model names."""
-    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
-
-
-@pytest.fixture(scope="module")
-def client(store) -> MlflowClient:
-    return MlflowClient(tracking_uri=store, registry_uri=store)
-
-
-@pytest.fixture(scope="module")
 def frames():
     return split(porto_frame(5000, seed=7))
 

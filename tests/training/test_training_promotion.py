@@ -14,16 +14,6 @@ WEAK = dict(lightgbm={"objective": "binary", "metric": "auc", "learning_rate": 0
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> str:
-    return f"sqlite:///{tmp_path_factory.mktemp('mlflow-gate') / 'mlflow.db'}"
-
-
-@pytest.fixture(scope="module")
-def client(store) -> MlflowClient:
-    return MlflowClient(tracking_uri=store, registry_uri=store)
-
-
-@pytest.fixture(scope="module")
 def frames():
     return split(porto_frame(5000, seed=21))
 
