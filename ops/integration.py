@@ -1,12 +1,15 @@
 """`make integration-test ENV=local`: check the data of the latest successful run, not just that files exist.
 
-train rows + test rows = input rows; test share 20% +/- 0.5 point; both positive rates within 0.5 point of
-the input's; no id on both sides; columns preserved; every hash in the manifest equals the stored blob's.
+train rows + test rows = input rows; the test share and both positive rates agree with the input within four
+standard errors of the split the manifest records (split.method hash decides each row alone, so the shares are
+binomial: 0.2 point at 595,212 rows, wider for small files; split.method quota is exact); no id on both sides;
+columns preserved; every hash in the manifest equals the stored blob's.
 """
 from __future__ import annotations
 
 import argparse
 import io
+import math
 
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -30,14 +33,22 @@ def check_run(store: Store, run_id: str) -> list[tuple[str, bool, str]]:
     rate = {name: sum(t.column("target").to_pylist()) / t.num_rows for name, t in
             (("input", source), ("train", train), ("test", test))}
     share = n_test / n_in
+    fraction = man.get("parameters", {}).get("test_fraction", 0.2)
+    p = rate["input"]
+    # Four standard errors: the share is Binomial(n, f) / n; given the test size, a side's positive rate is
+    # hypergeometric, variance p (1 - p) (share of the other side) / side rows.
+    tol = {"share": 4 * math.sqrt(fraction * (1 - fraction) / n_in),
+           "train": 4 * math.sqrt(p * (1 - p) * share / max(n_train, 1)),
+           "test": 4 * math.sqrt(p * (1 - p) * (1 - share) / max(n_test, 1))}
     common = set(train.column("id").to_pylist()) & set(test.column("id").to_pylist())
     checks = [
         ("rows add up", n_train + n_test == n_in, f"{n_train} + {n_test} = {n_train + n_test} vs input {n_in}"),
-        ("test share 20% +/- 0.5 point", abs(share - 0.2) <= 0.005, f"{share:.4%}"),
-        ("train positive rate within 0.5 point", abs(rate["train"] - rate["input"]) <= 0.005,
-         f"{rate['train']:.4%} vs input {rate['input']:.4%}"),
-        ("test positive rate within 0.5 point", abs(rate["test"] - rate["input"]) <= 0.005,
-         f"{rate['test']:.4%} vs input {rate['input']:.4%}"),
+        (f"test share {fraction:.0%} within 4 std errors", abs(share - fraction) <= tol["share"],
+         f"{share:.4%} (+/- {tol['share']:.2%})"),
+        ("train positive rate within 4 std errors", abs(rate["train"] - p) <= tol["train"],
+         f"{rate['train']:.4%} vs input {p:.4%} (+/- {tol['train']:.2%})"),
+        ("test positive rate within 4 std errors", abs(rate["test"] - p) <= tol["test"],
+         f"{rate['test']:.4%} vs input {p:.4%} (+/- {tol['test']:.2%})"),
         ("no id on both sides", not common, f"{len(common)} shared id(s)"),
         ("columns as the contract declares", train.column_names == test.column_names ==
          man["outputs"]["train"].get("columns", source.column_names), f"{train.num_columns} output columns"),

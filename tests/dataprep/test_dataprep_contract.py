@@ -167,7 +167,7 @@ def test_quota_split_is_exact_in_one_pass_or_two(contract, columns, tmp_path, mo
     original = stream._attempt
     monkeypatch.setattr(stream, "_attempt", lambda *a: reads.append(1) or original(*a))
     df = valid_frame(columns, 3000, seed=12)
-    result = prep(to_csv(df), contract, tmp_path)
+    result = prep(to_csv(df), replace(contract, split_method="quota"), tmp_path)
     assert len(reads) == (1 if band == 0.2 else 2)
     _, test_rows = split_indices(df["id"].to_numpy(), df["target"].to_numpy(), test_fraction=0.2, seed=0)
     assert sorted(read(result.test_path).column("id").to_pylist()) == sorted(df["id"].to_numpy()[test_rows].tolist())

@@ -61,10 +61,9 @@ def test_valid_file_becomes_train_test_and_a_manifest(store, columns, contract, 
     train_bytes, test_bytes = download_bytes(result["train_url"]), download_bytes(result["test_url"])
     train, test = frame_of(train_bytes), frame_of(test_bytes)
 
-    # Rows, exact per-class quotas (split.method quota), disjoint ids, same columns and dtypes.
+    # Rows, the spec's split (method hash: each row by its own keyed hash), disjoint ids, same columns and dtypes.
     assert len(train) + len(test) == len(df)
-    for label, count in df["target"].value_counts().items():
-        assert (test["target"] == label).sum() == round(0.2 * count)
+    assert set(test["id"]) == set(df["id"][in_test(df["id"].to_numpy(), 0, 0.2)])
     assert not set(train["id"]) & set(test["id"])
     assert set(train["id"]) | set(test["id"]) == set(df["id"])
     for side in (train, test):
@@ -95,7 +94,7 @@ def test_valid_file_becomes_train_test_and_a_manifest(store, columns, contract, 
     assert manifest["parameters"] == {
         "test_fraction": 0.2, "split_seed": 0, "stratify_on": "target", "output_format": "parquet",
         "split_rule": "keyed_hash(seed, id) < cutoff[target]", "contract": "porto_seguro_train",
-        "contract_sha256": contract.sha256, "row_policy": "quarantine", "split_method": "quota"}
+        "contract_sha256": contract.sha256, "row_policy": "quarantine", "split_method": "hash"}
     assert manifest["code"]["notebook"] == "notebooks/data_prepare.py"
     assert set(manifest["code"]) == {"notebook", "notebook_sha256", "git_commit", "git_dirty", "packages"}
     assert manifest_bytes == json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

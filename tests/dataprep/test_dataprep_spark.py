@@ -60,7 +60,7 @@ def rows_by_id(path: Path) -> pa.Table:
 
 def test_spark_gives_exactly_the_local_split(spark, contract, columns, tmp_path):
     df = valid_frame(columns, 3000, seed=5)
-    local, on_spark = both(spark, to_csv(df), contract, tmp_path)
+    local, on_spark = both(spark, to_csv(df), replace(contract, split_method="quota"), tmp_path)
     assert on_spark.train == local.train and on_spark.test == local.test  # rows, positive rate, ids digest
     assert on_spark.sha256 == local.sha256 and on_spark.accepted == 3000
     for side in ("train_path", "test_path"):
