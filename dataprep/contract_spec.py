@@ -142,6 +142,12 @@ class DataContract:
     def sha256(self) -> str:
         return hashlib.sha256(self.to_json().encode()).hexdigest()
 
+    @property
+    def schema_sha256(self) -> str:
+        """sha256 of the input schema alone (column names and types, in order): equal schemas, equal hashes."""
+        schema = [[c.name, c.type] for c in self.columns]
+        return hashlib.sha256(json.dumps(schema, separators=(",", ":")).encode()).hexdigest()
+
     @classmethod
     def from_json(cls, text: str) -> DataContract:
         try:

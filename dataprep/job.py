@@ -33,21 +33,22 @@ log = logging.getLogger(__name__)
 def prepare(input_url: str, *, pipeline_run_id: str, storage_account_url: str, containers: Containers,
             test_fraction: float = 0.2, split_seed: int, contract: DataContract | None = None,
             now: Callable[[], datetime] | None = None, code: dict | None = None, spark=None,
-            work_dir: str | None = None) -> dict:
+            work_dir: str | None = None, trigger: dict | None = None) -> dict:
     """Prepare one delivered CSV; returns the notebook exit value. Raises ContractViolation for a bad file.
 
     A retry with the same run id and the same bytes returns the stored run's result without writing.
     `contract` defaults to the spec's; `spark` (a SparkSession) runs the transformation on Spark instead of
-    the local streaming pass, with the same functions and the same split.
+    the local streaming pass, with the same functions and the same split. `trigger` (name, type, time) is
+    recorded in the manifest for the lineage record.
     """
     contract = contract if contract is not None else load_contract()
     layout = RunLayout(storage_account_url, containers, pipeline_run_id,
                        parse_blob_url(input_url).path.rsplit("/", 1)[-1], contract.output_format)
     parameters = _parameters(test_fraction, split_seed, contract)
-    clock = _Stopwatch()
+    clock, started_at = _Stopwatch(), _timestamp(now)
     with tempfile.TemporaryDirectory(prefix="dataprep-", dir=work_dir) as tmp:
         local_input = Path(tmp) / "input.csv"
-        _download_input(input_url, local_input)
+        delivered = _download_input(input_url, local_input)
         clock.lap("download")
         if (stored := _download_optional(layout.manifest)) is not None:
             return _replay(stored, layout, file_sha256(local_input), parameters)
@@ -62,6 +63,8 @@ def prepare(input_url: str, *, pipeline_run_id: str, storage_account_url: str, c
         archived_url = layout.archived_input(prepared.sha256)
         if not _archive_once(archived_url, local_input, pipeline_run_id):
             log.info("input already archived at %s (re-delivery of the same bytes)", archived_url)
+        contract_url = layout.archived_contract(contract.sha256)
+        upload_once(contract_url, contract.to_json().encode())  # content-addressed: the recorded rules, reusable
         outputs = {side: {**_upload(url, path), **stats} for side, url, path, stats in (
             ("train", layout.train, prepared.train_path, prepared.train),
             ("test", layout.test, prepared.test_path, prepared.test))}
@@ -73,12 +76,16 @@ def prepare(input_url: str, *, pipeline_run_id: str, storage_account_url: str, c
     manifest = build_manifest(
         pipeline_run_id=pipeline_run_id,
         created_at=_timestamp(now),
+        started_at=started_at,
+        trigger={**(trigger or {}), **delivered},
         input_={"url": input_url, "sha256": prepared.sha256, "bytes": prepared.bytes, "archived_url": archived_url,
                 "rows": prepared.rows, "rows_accepted": prepared.accepted, "rows_quarantined": prepared.quarantined,
-                "positive_rate": prepared.input_positive_rate, "columns": contract.names, "quarantine": quarantine},
+                "positive_rate": prepared.input_positive_rate, "columns": contract.names, "quarantine": quarantine,
+                "schema_sha256": contract.schema_sha256},
         train={**outputs["train"], "columns": prepared.columns},
         test={**outputs["test"], "columns": prepared.columns},
         parameters=parameters,
+        contract_url=contract_url,
         code=code if code is not None else code_info(),
     )
     body = canonical_json(manifest)
@@ -147,14 +154,21 @@ def _parameters(test_fraction: float, split_seed: int, contract: DataContract) -
             "row_policy": contract.policy}
 
 
-def _download_input(url: str, path: Path) -> None:
+def _download_input(url: str, path: Path) -> dict:
+    """Stream the blob to `path`; returns which version of it was read (path, etag, version id, last modified)."""
     address = parse_blob_url(url)
     try:
         with open(path, "wb") as f:  # streamed to disk: the file never has to fit in memory
-            container_client(address.account_url, address.container).download_blob(address.path).readinto(f)
+            download = container_client(address.account_url, address.container).download_blob(address.path)
+            download.readinto(f)
     except ResourceNotFoundError:
         raise InputNotFound(f"input blob {url} does not exist; check that the trigger's folderPath/fileName "
                             "(input_folder_path, input_file_name) name an existing blob") from None
+    props = download.properties
+    return {"blob_path": f"{address.container}/{address.path}", "etag": (props.etag or "").strip('"'),
+            "version_id": getattr(props, "version_id", None),
+            "last_modified": props.last_modified.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+            if props.last_modified else None}
 
 
 def _archive_once(url: str, path: Path, pipeline_run_id: str) -> bool:

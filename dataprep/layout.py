@@ -60,6 +60,10 @@ class RunLayout:
         """Content-addressed: the same bytes delivered twice map to one object."""
         return self._url(self.containers.archive, "inputs", "sha256", f"{sha256}.csv")
 
+    def archived_contract(self, sha256: str) -> str:
+        """The data contract a run applied, content-addressed so that a reproduction reads the same rules."""
+        return self._url(self.containers.archive, "contracts", "sha256", f"{sha256}.json")
+
     @property
     def rejected(self) -> str:
         return self._url(self.containers.rejected, self.pipeline_run_id, self.file_name)

@@ -49,18 +49,28 @@ def _git(*args: str) -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def code_info(notebook: str = NOTEBOOK) -> dict:
-    """Which code produced the outputs. Git may be absent (a Databricks workspace import): "unknown"/None."""
-    path = REPO_ROOT / notebook
+def git_state() -> dict:
+    """The checkout's commit and whether its work tree differs from it; "unknown"/None without git (a
+    Databricks workspace import)."""
     commit = _git("rev-parse", "HEAD")
     # --no-optional-locks: a status query must not rewrite the index of the checkout it inspects.
     status = _git("--no-optional-locks", "status", "--porcelain")
+    return {"git_commit": commit.strip() if commit else "unknown",
+            "git_dirty": bool(status.strip()) if status is not None else None}
+
+
+def package_versions(names: tuple[str, ...]) -> dict:
+    return {name: _version(name) for name in names}
+
+
+def code_info(notebook: str = NOTEBOOK) -> dict:
+    """Which code produced the outputs."""
+    path = REPO_ROOT / notebook
     return {
         "notebook": notebook,
         "notebook_sha256": hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "unknown",
-        "git_commit": commit.strip() if commit else "unknown",
-        "git_dirty": bool(status.strip()) if status is not None else None,
-        "packages": {name: _version(name) for name in PACKAGES},
+        **git_state(),
+        "packages": package_versions(PACKAGES),
     }
 
 
@@ -72,14 +82,19 @@ def _version(package: str) -> str:
 
 
 def build_manifest(*, pipeline_run_id: str, created_at: str, input_: dict, train: dict, test: dict,
-                   parameters: dict, code: dict) -> dict:
-    """Pure assembly; `input_`/`train`/`test` are blob_stats merged with table stats."""
+                   parameters: dict, code: dict, started_at: str | None = None, trigger: dict | None = None,
+                   contract_url: str | None = None) -> dict:
+    """Pure assembly; `input_`/`train`/`test` are blob_stats merged with table stats. `created_at` is when the
+    prep finished (the manifest is its last write), `started_at` when it began."""
     return {
         "manifest_version": MANIFEST_VERSION,
         "pipeline_run_id": pipeline_run_id,
+        "started_at": started_at,
         "created_at": created_at,
+        "trigger": trigger or {},
         "input": input_,
         "outputs": {"train": train, "test": test},
         "parameters": parameters,
+        "contract_url": contract_url,
         "code": code,
     }

@@ -13,7 +13,8 @@
 # MAGIC 3. splits 80/20 per row by a keyed hash of `id` (stable under re-delivery and re-ordering);
 # MAGIC 4. archives the input bytes write-once under `<archive>/inputs/sha256/<sha256>.csv`;
 # MAGIC 5. writes `<training>/<run id>/train.parquet` and `<testing>/<run id>/test.parquet` (or `.csv`);
-# MAGIC 6. writes `<archive>/runs/<run id>/manifest.json` last (its presence marks the run complete).
+# MAGIC 6. writes `<archive>/runs/<run id>/manifest.json` last (its presence marks the run complete); it records the
+# MAGIC    trigger, the delivered blob's etag/version, the archived contract, code and parameters (the lineage).
 # MAGIC
 # MAGIC On Databricks (`spark` defined) the transformation runs on Spark with the same functions (`mapInArrow`);
 # MAGIC elsewhere it is one bounded-memory streaming pass.
@@ -31,6 +32,11 @@ from dataprep.job import Containers, input_blob_url, prepare, widget_contract, w
 input_folder_path = dbutils.widgets.get("input_folder_path")  # @triggerBody().folderPath: <container>/<folder>
 input_file_name = dbutils.widgets.get("input_file_name")  # @triggerBody().fileName
 pipeline_run_id = dbutils.widgets.get("pipeline_run_id")  # @pipeline().RunId
+# Which trigger delivered the file, for the lineage record; optional so that a manual run still works.
+for name in ("trigger_name", "trigger_type", "trigger_time"):
+    dbutils.widgets.text(name, "")
+trigger = {"name": dbutils.widgets.get("trigger_name"), "type": dbutils.widgets.get("trigger_type"),
+           "time": dbutils.widgets.get("trigger_time")}
 storage_account_url = dbutils.widgets.get("storage_account_url")
 containers = Containers(
     training=dbutils.widgets.get("training_container"),
@@ -56,6 +62,7 @@ result = prepare(
     split_seed=split_seed,
     contract=contract,
     spark=session,
+    trigger=trigger,
 )
 
 # COMMAND ----------

@@ -6,8 +6,9 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from lineage.record import now_utc
 from storage.blobs import download_bytes
-from training import features
+from training import features, provenance
 from training.config import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME, TrainingConfig
 from training.errors import TrainingError
 from training.evaluate import check_gate, evaluate, passes_gate
@@ -66,6 +67,7 @@ def run(
     if not tracking_uri:
         raise TrainingError("no MLflow tracking URI: pass tracking_uri (the CLI reads MLFLOW_TRACKING_URI)")
     model_name, experiment = model_name or config.model_name, experiment or config.experiment
+    started_at = now_utc()
     log.info("manifest %s", manifest_url)
     manifest = load_manifest(manifest_url, expected_manifest_sha256)
     log.info("manifest sha256 %s, pipeline run %s", manifest.sha256, manifest.pipeline_run_id)
@@ -114,6 +116,14 @@ def run(
             register.tag_version(tracking_uri, model_name, registration.model_version, decision.tags())
         if decision.promote:
             register.promote(tracking_uri, model_name, registration.model_version, config.promotion_alias)
+    link = provenance.record_run(
+        manifest=manifest, mlflow_run_id=run_id, experiment=experiment,
+        params=register.run_params(config, manifest), metrics=metrics.as_dict(), decision=decision.as_dict(),
+        promoted=decision.promote, started_at=started_at, ended_at=now_utc(),
+        model={"name": registration.model_name, "version": registration.model_version,
+               "artifact_uri": registration.model_uri, "sha256": model.model_sha256})
+    register.tag_version(tracking_uri, model_name, registration.model_version, provenance.anchor_tags(link))
+    register.tag_run(tracking_uri, run_id, provenance.anchor_tags(link))
     log.info("registered %s version %s (run %s), %s", registration.model_name, registration.model_version, run_id,
              decision.outcome)
     return {
@@ -125,6 +135,8 @@ def run(
         "registered": True,
         "promoted": decision.promote,
         "decision": decision.as_dict(),
+        "lineage_record_url": link.url,
+        "lineage_record_sha256": link.sha256,
     }
 
 

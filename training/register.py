@@ -196,6 +196,12 @@ def tag_version(tracking_uri: str, model_name: str, version: str, tags: dict[str
         client.set_model_version_tag(model_name, version, key, value)
 
 
+def tag_run(tracking_uri: str, run_id: str, tags: dict[str, str]) -> None:
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    for key, value in tags.items():
+        client.set_tag(run_id, key, value)
+
+
 def promote(tracking_uri: str, model_name: str, version: str, alias: str) -> None:
     MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri).set_registered_model_alias(
         model_name, alias, version)

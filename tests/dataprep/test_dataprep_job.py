@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 from dataclasses import replace
 
+from dataprep.contract_spec import DataContract
 from dataprep.errors import ContractViolation, InputNotFound, ParameterError, RunConflict
 from dataprep.job import prepare
 from dataprep.split import in_test
@@ -82,7 +83,11 @@ def test_valid_file_becomes_train_test_and_a_manifest(store, columns, contract, 
     assert manifest["input"] == {
         "url": url, "archived_url": f"{acct}/{c.archive}/inputs/sha256/{digest}.csv", "sha256": digest,
         "bytes": len(data), "rows": ROWS, "rows_accepted": ROWS, "rows_quarantined": 0, "quarantine": None,
-        "positive_rate": POSITIVES, "columns": [c.name for c in columns]}
+        "positive_rate": POSITIVES, "columns": [c.name for c in columns], "schema_sha256": contract.schema_sha256}
+    assert manifest["trigger"]["blob_path"] == url.removeprefix(acct + "/")
+    assert manifest["trigger"]["etag"] and manifest["trigger"]["last_modified"].endswith("Z")
+    assert manifest["started_at"] <= manifest["created_at"]
+    assert DataContract.from_json(download_bytes(manifest["contract_url"]).decode()) == contract
     for name, blob, side in (("train", train_bytes, train), ("test", test_bytes, test)):
         entry = manifest["outputs"][name]
         assert entry["url"] == result[f"{name}_url"]

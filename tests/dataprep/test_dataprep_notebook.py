@@ -15,7 +15,7 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "data_prepare.py"
 SEPARATOR = "\n# COMMAND ----------\n"
 WIDGETS = {"input_folder_path", "input_file_name", "pipeline_run_id", "storage_account_url", "training_container",
            "testing_container", "rejected_container", "archive_container", "test_fraction", "split_seed",
-           "data_contract"}
+           "data_contract", "trigger_name", "trigger_type", "trigger_time"}
 
 
 class NotebookExit(Exception):
@@ -35,6 +35,9 @@ class FakeDbutils:
             def get(self, name: str) -> str:
                 outer.requested.append(name)
                 return widgets[name]
+
+            def text(self, name: str, default: str) -> None:  # Databricks: declares the widget, passed value wins
+                widgets.setdefault(name, default)
 
         class Notebook:
             def exit(self, value: str) -> None:

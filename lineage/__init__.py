@@ -1,0 +1,1 @@
+"""Proof of provenance: lineage records, their chain, verification, events and pictures."""
