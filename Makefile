@@ -11,7 +11,7 @@ PY    := $(VENV)/bin/python
 DATA_FILE := data/porto_seguro_$(ROWS)_$(SEED).csv
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: train evaluate infra-validate infra-outputs help bootstrap generate validate diff export data up down plan deploy smoke integration-test demo test runs watch cancel rerun mlflow-ui bench clean
+.PHONY: lineage prove train evaluate infra-validate infra-outputs help bootstrap generate validate diff export data up down plan deploy smoke integration-test demo test runs watch cancel rerun mlflow-ui bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -37,6 +37,14 @@ validate: $(VENV)/.installed ## check the spec (schema, yamllint), every generat
 	@$(VENV)/bin/yamllint -s -c .yamllint.yaml spec/
 	@$(PY) -m generator validate
 
+# Every YAML file git tracks or would track (not .venv/, .tools/, ...); the listed folders if git is missing.
+LINT_YAML = $(or $(wildcard $(shell git ls-files -co --exclude-standard -- '*.yaml' '*.yml' 2>/dev/null)),.yamllint.yaml spec .pipelines .github terraform)
+
+.PHONY: lint
+lint: $(VENV)/.installed ## ruff over the Python code (ruff.toml), yamllint over every YAML file (spec, pipelines, workflows)
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/yamllint -s -c .yamllint.yaml $(LINT_YAML)
+
 diff: $(VENV)/.installed ## semantic diff of generated/ against a git ref, for reviews: make diff BASE=HEAD~1 [JSON=1]
 	@$(PY) -m generator diff --base $(or $(BASE),HEAD) $(if $(JSON),--json)
 
@@ -56,10 +64,10 @@ down: ## stop exactly the services `make up` started
 plan: $(VENV)/.installed ## what `deploy ENV=` would change versus what is deployed, without side effects [JSON=1]
 	@$(PY) -m local_runtime plan --env $(ENV) $(if $(JSON),--json)
 
-deploy: $(VENV)/.installed ## deploy ENV's ARM template + parameters file (ENV=local: the local runtime)
-	@$(PY) -m local_runtime deploy --env $(ENV)
+deploy: $(VENV)/.installed ## plan, then deploy ENV's ARM template + parameters file (ENV=local: the local runtime; dev/qa/prod: Azure, DRY_RUN=1 prints the plan only)
+	@$(if $(filter local,$(ENV)),$(PY) -m local_runtime deploy --env $(ENV),$(PY) -m azure_deploy deploy --env $(ENV) $(if $(DRY_RUN),--dry-run))
 
-smoke: $(VENV)/.installed ## run the deployed pipeline (newest input file, or PARAMS="fileName=x.csv ..."), poll to the end
+smoke: $(VENV)/.installed ## run the deployed pipeline of ENV (newest input file, or PARAMS="folderPath=input fileName=x.csv"), poll to the end
 	@$(PY) -m ops.smoke --env $(ENV) $(foreach p,$(PARAMS),--param $(p))
 
 integration-test: $(VENV)/.installed ## check the data of the latest successful run (splits, rates, ids, hashes)
@@ -89,10 +97,17 @@ evaluate: $(VENV)/.installed ## AUC and normalized Gini of a model on a local CS
 mlflow-ui: $(VENV)/.installed ## browse the local MLflow store (runs, registered models, lineage tags) on 127.0.0.1:5000
 	@$(VENV)/bin/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri sqlite:///$(CURDIR)/.local/mlflow/mlflow.db
 
-demo: bootstrap generate up ## the whole story locally: generate, deploy, drop a file, trigger, prepare, train, register, lineage
+demo: bootstrap generate up ## the whole story locally: generate, deploy, drop a file, trigger, prepare, train, register, lineage, prove
 	@$(PY) -m local_runtime deploy --env local
 	@$(MAKE) --no-print-directory data
 	@$(PY) -m ops.demo --file $(DATA_FILE)
+	@$(MAKE) --no-print-directory prove REPRODUCE=1
+
+lineage: $(VENV)/.installed ## the chain from a model version down to the archived input bytes: make lineage [MODEL=name] [VERSION=latest|<n>|<alias>] [JSON=1] [FORMAT=svg|png [OUT=file]]
+	@$(PY) -m lineage show $(if $(MODEL),--model $(MODEL)) --version $(or $(VERSION),latest) $(if $(JSON),--json) $(if $(FORMAT),--format $(FORMAT)) $(if $(OUT),--out $(OUT))
+
+prove: $(VENV)/.installed ## re-hash every byte behind a model version, check the record chain and MLflow; REPRODUCE=1 re-runs the prep: make prove [MODEL=] [VERSION=]
+	@$(PY) -m lineage prove $(if $(MODEL),--model $(MODEL)) --version $(or $(VERSION),latest) $(if $(REPRODUCE),--reproduce)
 
 test: bootstrap infra-validate ## run the test suite (starts its own Azurite and runtime on free ports) and the offline infra checks
 	@$(PY) -m pytest -q tests

@@ -41,10 +41,11 @@ class Check:
         return f"  {mark}  {self.link:<34} {self.detail}"
 
 
-def _hash_check(link: str, expected: str | None, actual: str | None, what: str = "sha256") -> Check:
+def _hash_check(link: str, expected: str | None, actual: str | None, what: str = "sha256",
+                source: str = "the record") -> Check:
     if actual == expected:
         return Check(link, True, f"{what} {actual}")
-    return Check(link, False, f"{what} mismatch: the record says {expected}, the stored bytes give {actual}")
+    return Check(link, False, f"{what} mismatch: {source} says {expected}, the stored bytes give {actual}")
 
 
 def _equal(link: str, expected: object, actual: object, what: str) -> Check:
@@ -64,7 +65,8 @@ def check_record(anchor: Anchored) -> list[Check]:
     name, version = anchor.version.name, anchor.version.version
     model = anchor.record.get("model", {})
     return [
-        _hash_check("lineage record (model version tag)", anchor.record_sha256, anchor.stored_sha256),
+        _hash_check("lineage record", anchor.record_sha256, anchor.stored_sha256,
+                    source="the model version's lineage_record_sha256 tag"),
         _equal("record names this model version", f"{name}/{version}", f"{model.get('name')}/{model.get('version')}",
                "model"),
     ]
@@ -134,6 +136,8 @@ def check_blobs(record: dict) -> list[Check]:
             checks.append(Check(f"{side} output", False, f"{entry.get('url')} is missing"))
             continue
         checks.append(_hash_check(f"{side} output", entry.get("sha256"), hashlib.sha256(data).hexdigest()))
+        if not checks[-1].ok:
+            continue  # other bytes: their rows and ids prove nothing about the recorded ones
         table = _table(data, entry["url"])
         checks.append(_equal(f"{side} rows", entry.get("rows"), table.num_rows, "rows"))
         checks.append(_hash_check(f"{side} ids", entry.get("ids_sha256"),
@@ -151,7 +155,7 @@ def check_mlflow(anchor: Anchored, client, tracking_uri: str) -> list[Check]:
         "mlflow_run_id": record["training"]["mlflow_run_id"],
     }
     for key, expected in expected_tags.items():
-        checks.append(_equal(f"model version tag {key}", expected, tags.get(key), "value"))
+        checks.append(_equal(f"model version tag {key}", expected, tags.get(key), "tag"))
     run = client.get_run(record["training"]["mlflow_run_id"])
     params = {key: str(value) for key, value in record["training"]["params"].items()}
     differing = sorted(key for key in params.keys() | run.data.params.keys()
@@ -178,8 +182,9 @@ def check_mlflow(anchor: Anchored, client, tracking_uri: str) -> list[Check]:
 
 
 def check_model_artifact(anchor: Anchored, tracking_uri: str) -> Check:
-    from training.register import use_tracking_uri
     import mlflow
+
+    from training.register import use_tracking_uri
 
     name, version = anchor.version.name, anchor.version.version
     use_tracking_uri(tracking_uri)  # models:/ URIs resolve through the registry this process points at

@@ -18,7 +18,7 @@ def describe(anchor: Anchored) -> dict:
         {"link": "training run", "name": training.get("mlflow_run_id"), "metrics": training.get("metrics"),
          "git_commit": (training.get("code") or {}).get("git_commit")},
         *({"link": f"{side} output", "uri": entry.get("url"), "sha256": entry.get("sha256"), "rows": entry.get("rows"),
-           "ids_sha256": entry.get("ids_sha256")} for side, entry in r["outputs"].items()),
+           "ids_sha256": entry.get("ids_sha256")} for side, entry in _sides(r)),
         {"link": "data-prep manifest", "uri": prep.get("manifest_url"), "sha256": prep.get("manifest_sha256")},
         {"link": "data prep", "name": prep.get("notebook"), "sha256": prep.get("notebook_sha256"),
          "git_commit": prep.get("git_commit"), "git_dirty": prep.get("git_dirty"),
@@ -30,6 +30,10 @@ def describe(anchor: Anchored) -> dict:
     ]
     return {"model": anchor.version.name, "version": anchor.version.version, "pipeline_run_id": r["pipeline_run_id"],
             "record_url": anchor.record_url, "record_sha256": anchor.record_sha256, "links": links, "record": r}
+
+
+def _sides(record: dict) -> list[tuple[str, dict]]:
+    return [(side, record["outputs"][side]) for side in ("train", "test")]
 
 
 def _num(value: object) -> str:
@@ -51,7 +55,7 @@ def text(anchor: Anchored) -> str:
         f"  <- training run         MLflow {training.get('mlflow_run_id')}   AUC {_num(metrics.get('auc'))}, "
         f"Gini {_num(metrics.get('gini'))}   git {str((training.get('code') or {}).get('git_commit'))[:12]}",
     ]
-    for side, entry in r["outputs"].items():
+    for side, entry in _sides(r):
         lines += [f"  <- {side:<20} {entry.get('url')}  ({entry.get('rows')} rows)",
                   f"       sha256 {entry.get('sha256')}   sorted ids sha256 {entry.get('ids_sha256')}"]
     parameters = prep.get("parameters", {})

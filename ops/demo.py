@@ -1,6 +1,6 @@
 """`make demo`: drop a synthetic file into `input`, wait for the triggered run, then print the run, the
-registered model version and its lineage chain (model version -> train/test blobs -> archived input), each
-link with its sha256 re-computed from the stored bytes."""
+registered model version and its lineage chain (model version -> record -> train/test blobs -> archived
+input), each link with its sha256; `make prove` then re-hashes them all."""
 from __future__ import annotations
 
 import argparse
@@ -12,8 +12,8 @@ from local_runtime.settings import load_settings
 from local_runtime.store import Store
 from local_runtime.timeline_svg import render as render_timeline
 from local_runtime.triggers import blob_version
-from ops.deployed import manifest, training_job
-from storage import container_client, download_bytes, parse_blob_url, sha256_hex, upload_bytes
+from ops.deployed import training_job
+from storage import container_client, parse_blob_url, upload_bytes
 
 TERMINAL = {"Succeeded", "Failed", "Cancelled"}
 
@@ -52,45 +52,20 @@ def wait_for_end(store: Store, run_id: str, timeout: float) -> dict:
     raise SystemExit(f"run {run_id} did not finish within {timeout:.0f}s")
 
 
-def lineage_chain(store: Store, settings, run_id: str) -> list[str]:
-    from mlflow import MlflowClient
+def lineage_chain(store: Store, settings, run_id: str) -> str:
+    """The trained model version's lineage, as `make lineage` prints it (from its record)."""
+    from lineage.resolve import anchored, client_for
+    from lineage.show import text
 
-    man, man_bytes = manifest(store, run_id)
     job = training_job(store, run_id)
     if not job or job["status"] != "Completed":
-        return [f"no completed training job for run {run_id}"]
+        return f"no completed training job for run {run_id}"
     outputs = job["outputs"]
-    version = MlflowClient(settings.mlflow_tracking_uri).get_model_version(outputs["model_name"], outputs["model_version"])
-    tags = version.tags
-
-    def verified(url: str, expected: str) -> str:
-        actual = sha256_hex(download_bytes(url))
-        return f"sha256 {actual}" + ("  (verified)" if actual == expected else f"  MISMATCH, manifest says {expected}")
-
-    return [
-        f"model {outputs['model_name']} version {outputs['model_version']}  (MLflow run {tags.get('mlflow_run_id')})",
-        f"  metrics                 AUC {outputs['metrics']['auc']:.4f}, normalized Gini {outputs['metrics']['gini']:.4f}"
-        f" on {outputs['metrics'].get('test_rows', '?')} test rows",
-        f"  promotion               {'promoted to the production alias' if outputs.get('promoted') else 'not promoted'}"
-        f" ({(outputs.get('decision') or {}).get('reason', 'no decision recorded')})",
-        f"  model artifact          sha256 {tags.get('model_sha256')}",
-        f"  tags: pipeline run {tags.get('pipeline_run_id')}, manifest {tags.get('manifest_sha256', '')[:16]}...",
-        f"  <- manifest             {prep_url(man)}",
-        f"                          sha256 {sha256_hex(man_bytes)}",
-        f"  <- train                {man['outputs']['train']['url']}  ({man['outputs']['train']['rows']} rows)",
-        f"                          {verified(man['outputs']['train']['url'], man['outputs']['train']['sha256'])}",
-        f"  <- test                 {man['outputs']['test']['url']}  ({man['outputs']['test']['rows']} rows)",
-        f"                          {verified(man['outputs']['test']['url'], man['outputs']['test']['sha256'])}",
-        f"  <- archived input       {man['input']['archived_url']}  ({man['input']['rows']} rows)",
-        f"                          {verified(man['input']['archived_url'], man['input']['sha256'])}",
-        f"  <- dropped as           {man['input']['url']}",
-        f"  code: notebook sha256 {man['code']['notebook_sha256'][:16]}..., git {man['code']['git_commit'][:12]}"
-        f"{' (dirty work tree)' if man['code'].get('git_dirty') else ''}",
-    ]
-
-
-def prep_url(man: dict) -> str:
-    return man["input"]["archived_url"].rsplit("/inputs/", 1)[0] + f"/runs/{man['pipeline_run_id']}/manifest.json"
+    decision = outputs.get("decision") or {}
+    anchor = anchored(client_for(settings.mlflow_tracking_uri), outputs["model_name"], str(outputs["model_version"]))
+    return "\n".join([
+        f"{'promoted to the production alias' if outputs.get('promoted') else 'not promoted'}: "
+        f"{decision.get('reason', 'no decision recorded')}", "", text(anchor)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     if run["status"] != "Succeeded":
         return 1
     print("lineage chain:")
-    print("\n".join(lineage_chain(store, settings, run_id)))
+    print(lineage_chain(store, settings, run_id))
     return 0
 
 

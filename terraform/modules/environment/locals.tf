@@ -68,11 +68,17 @@ locals {
       role         = "Storage Blob Data Contributor"
       scope        = azurerm_storage_account.data.id
     }
-    # Training reads exactly the bytes data prep wrote; it never writes the lake.
+    # Training reads exactly the bytes data prep wrote; it never writes the lake's data containers.
     azure_ml_storage = {
       principal_id = azurerm_machine_learning_workspace.this.identity[0].principal_id
       role         = "Storage Blob Data Reader"
       scope        = azurerm_storage_account.data.id
+    }
+    # ... except its lineage record, appended write-once to the archive (WORM policy: add, never change).
+    azure_ml_archive = {
+      principal_id = azurerm_machine_learning_workspace.this.identity[0].principal_id
+      role         = "Storage Blob Data Contributor"
+      scope        = azurerm_storage_container.this["archive"].id
     }
   }
 

@@ -40,8 +40,8 @@ resource "azurerm_storage_container" "this" {
   storage_account_id = azurerm_storage_account.data.id
 }
 
-# Container-level time-based retention: archived inputs and lineage manifests can be read and added,
-# never changed or deleted, until the retention ends. Lock it (locked = true) once the period is agreed:
+# Container-level time-based retention: archived inputs, contracts, manifests and lineage records can be read
+# and added, never changed or deleted, until the retention ends. Lock it (locked = true) once the period is agreed:
 # a locked policy can only be extended.
 resource "azurerm_storage_container_immutability_policy" "archive" {
   immutability_period_in_days           = var.storage.archive_retention_days
