@@ -105,6 +105,23 @@ def test_the_registered_model_is_tagged_with_the_run_and_every_hash(local_env, g
     assert job["outputs"]["metrics"]["auc"] > 0.55
 
 
+def test_the_triggered_run_leaves_a_lineage_record_that_proves(local_env, good_run, capsys):
+    from lineage.cli import main as lineage
+
+    run_id, data, _ = good_run
+    outputs = training_job(local_env.store, run_id)["outputs"]
+    args = ["--model", outputs["model_name"], "--version", str(outputs["model_version"]),
+            "--tracking-uri", local_env.settings.mlflow_tracking_uri]
+    assert lineage(["show", "--json", *args]) == 0
+    record = json.loads(capsys.readouterr().out)["record"]
+    assert record["pipeline_run_id"] == run_id and record["input"]["sha256"] == sha256_hex(data)
+    # What the blob trigger delivered, as ADF's system variables and the blob's properties say.
+    assert record["trigger"]["type"] == "BlobEventsTrigger" and record["trigger"]["name"]
+    assert record["trigger"]["blob_path"] == "input/drops/good.csv" and record["trigger"]["etag"]
+    assert outputs["lineage_record_sha256"] == sha256_hex(download_bytes(outputs["lineage_record_url"]))
+    assert lineage(["prove", *args]) == 0, capsys.readouterr().out
+
+
 def test_a_manual_run_with_parameters_is_the_smoke_path(local_env, good_run):
     run_id = start_run(local_env.store, "PrepareAndTrain", {"folderPath": "input/drops", "fileName": "good.csv"})
     run = wait_for_end(local_env, run_id)
