@@ -25,11 +25,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from generator.validate import format_problems, validate_generated
+    from generator.validate_retention import protected_datasets
 
     spec = load_spec(args.spec)
     print(f"spec: {args.spec} is valid ({len(spec.environments)} environments)")
     out = Path(args.out)
-    problems = validate_generated(out)
+    problems = validate_generated(out, protected_datasets(spec.data))
     for line in format_problems(problems):
         print(f"  {line}")
     print(f"generated: SDK models (azure-mgmt-datafactory 9.3.0), references, expressions and ARM checked, "

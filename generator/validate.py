@@ -18,6 +18,7 @@ from generator.problems import Problem, format_problems, located
 from generator.sdk_check import sdk_findings
 from generator.validate_arm import parameters_file_findings, template_findings
 from generator.validate_refs import reference_findings
+from generator.validate_retention import retention_findings
 
 __all__ = ["Problem", "validate_generated", "format_problems"]
 
@@ -91,8 +92,9 @@ def _check_arm(reader: _Reader, arm: Path) -> None:
                 problems += located(reader.rel(path), list(findings))
 
 
-def validate_generated(root: Path) -> list[Problem]:
-    """Every problem of a generated/ folder (`factory/` git layout + `arm/` export); empty when valid."""
+def validate_generated(root: Path, protected_datasets: set[str] = frozenset()) -> list[Problem]:
+    """Every problem of a generated/ folder (`factory/` git layout + `arm/` export); empty when valid.
+    `protected_datasets` (the spec's archive) may not be deleted from or copied into by any pipeline."""
     reader = _Reader(Path(root))
     factory = reader.root / "factory"
     if not factory.is_dir():
@@ -102,6 +104,7 @@ def validate_generated(root: Path) -> list[Problem]:
     for folder, _, body in objects:
         inventory.setdefault(folder, {})[body["name"]] = body
     for folder, file, body in objects:
-        reader.problems += located(file, sdk_findings(folder, body) + reference_findings(folder, body, inventory))
+        reader.problems += located(file, sdk_findings(folder, body) + reference_findings(folder, body, inventory)
+                                   + retention_findings(folder, body, set(protected_datasets)))
     _check_arm(reader, reader.root / "arm")
     return reader.problems

@@ -226,3 +226,30 @@ def test_unreadable_and_misnamed_files_are_problems_not_crashes(tmp_path):
 def test_format_problems_gives_one_file_path_message_entry_each():
     problems = [Problem("a.json", "properties.x", "wrong"), Problem("b.json", "$", "first\n  ^")]
     assert format_problems(problems) == ["a.json: properties.x: wrong", "b.json: $: first\n      ^"]
+
+
+def test_no_pipeline_may_delete_from_or_copy_into_the_archive(tmp_path):
+    root = copy_generated(tmp_path)
+    pipeline = "factory/pipeline/PrepareAndTrain.json"
+    purge = {"name": "PurgeArchive", "type": "Delete", "dependsOn": [],
+             "typeProperties": {"dataset": {"referenceName": "LineageArchive", "type": "DatasetReference"},
+                                "enableLogging": False}}
+    overwrite = {"name": "OverwriteArchive", "type": "Copy", "dependsOn": [],
+                 "inputs": [{"referenceName": "InputCsv", "type": "DatasetReference"}],
+                 "outputs": [{"referenceName": "LineageArchive", "type": "DatasetReference"}],
+                 "typeProperties": {"source": {"type": "BinarySource"}, "sink": {"type": "BinarySink"}}}
+
+    def add(body):
+        body["properties"]["activities"].append({"name": "Cleanup", "type": "IfCondition", "dependsOn": [],
+                                                 "typeProperties": {"expression": {"value": "@true()",
+                                                                                   "type": "Expression"},
+                                                                    "ifTrueActivities": [purge, overwrite]}})
+
+    edit(root, pipeline, add)
+    problems = [p for p in validate_generated(root, {"LineageArchive"}) if "retention" in p.message]
+    last = len(json.loads((root / pipeline).read_text())["properties"]["activities"]) - 1
+    assert at(problems) == [
+        (pipeline, f"properties.activities[{last}].typeProperties.ifTrueActivities[0].typeProperties.dataset"),
+        (pipeline, f"properties.activities[{last}].typeProperties.ifTrueActivities[1].outputs[0]")]
+    assert "'PurgeArchive' deletes from dataset 'LineageArchive'" in problems[0].message
+    assert validate_generated(copy_generated(tmp_path / "clean"), {"LineageArchive"}) == []
