@@ -184,20 +184,25 @@ def check_mlflow(anchor: Anchored, client, tracking_uri: str) -> list[Check]:
 def check_model_artifact(anchor: Anchored, tracking_uri: str) -> Check:
     import mlflow
 
-    from training.register import use_tracking_uri
-
     name, version = anchor.version.name, anchor.version.version
-    use_tracking_uri(tracking_uri)  # models:/ URIs resolve through the registry this process points at
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            folder = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=tmp))
-        except Exception as exc:  # noqa: BLE001 - any failure to fetch is a broken link, reported as such
-            return Check("model artifact", False, f"cannot download models:/{name}/{version}: {str(exc)[:200]}")
-        path = folder / MODEL_FILE
-        if not path.is_file():
-            return Check("model artifact", False, f"models:/{name}/{version} has no {MODEL_FILE}")
-        return _hash_check("model artifact", anchor.record["model"]["sha256"],
-                           hashlib.sha256(path.read_bytes()).hexdigest())
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(tracking_uri)  # models:/ URIs resolve through the process-wide registry URI
+    mlflow.set_registry_uri(tracking_uri)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                folder = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}",
+                                                                  dst_path=tmp))
+            except Exception as exc:  # noqa: BLE001 - any failure to fetch is a broken link, reported as such
+                return Check("model artifact", False, f"cannot download models:/{name}/{version}: {str(exc)[:200]}")
+            path = folder / MODEL_FILE
+            if not path.is_file():
+                return Check("model artifact", False, f"models:/{name}/{version} has no {MODEL_FILE}")
+            return _hash_check("model artifact", anchor.record["model"]["sha256"],
+                               hashlib.sha256(path.read_bytes()).hexdigest())
+    finally:
+        mlflow.set_tracking_uri(previous[0])
+        mlflow.set_registry_uri(previous[1])
 
 
 def check_code(record: dict) -> list[Check]:

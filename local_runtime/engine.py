@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import threading
 import time
+import weakref
 from collections import ChainMap
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -31,6 +32,42 @@ class SharedOutputs(dict):
 
     def __iter__(self):
         return iter(list(dict.keys(self)))
+
+
+class RunObserver:
+    """Told when pipeline runs and activity runs start and end (lineage emitters). Called on the engine's
+    threads, so it must return quickly; whatever it raises is logged and ignored: it never fails a run."""
+
+    def pipeline_started(self, run: dict) -> None: ...
+
+    def pipeline_ended(self, run: dict, status: str, message: str | None) -> None: ...
+
+    def activity_started(self, rc: "RunContext", activity: dict, activity_run_id: str) -> None: ...
+
+    def activity_ended(self, rc: "RunContext", activity: dict, activity_run_id: str, status: str, output: Any,
+                       error: dict | None) -> None: ...
+
+
+_observers: "weakref.WeakKeyDictionary[Store, list[RunObserver]]" = weakref.WeakKeyDictionary()
+
+
+def observe(store: Store, observer: RunObserver) -> None:
+    """Tell `observer` about every run executed against this store (child runs of ExecutePipeline included)."""
+    _observers.setdefault(store, []).append(observer)
+
+
+def unobserve(store: Store, observer: RunObserver) -> None:
+    if observer in _observers.get(store, []):
+        _observers[store].remove(observer)
+
+
+def notify(store: Store, event: str, *args: Any) -> None:
+    for observer in list(_observers.get(store, ())):
+        try:
+            getattr(observer, event)(*args)
+        except Exception:
+            log.warning("run observer %s failed on %s; the run goes on", type(observer).__name__, event,
+                        exc_info=True)
 
 
 class Cancelled(ActivityError):
@@ -128,6 +165,13 @@ def _finish(rc: RunContext, activity_run_id: str, name: str, status: str, output
     return status
 
 
+def _end(rc: RunContext, activity: dict, activity_run_id: str, status: str, output: Any = None,
+         error: dict | None = None) -> str:
+    _finish(rc, activity_run_id, activity["name"], status, output, error)
+    notify(rc.store, "activity_ended", rc, activity, activity_run_id, status, output, error)
+    return status
+
+
 def run_activity(activity: dict, rc: RunContext) -> str:
     name, activity_type = activity["name"], activity["type"]
     policy = activity.get("policy", {})
@@ -138,6 +182,7 @@ def run_activity(activity: dict, rc: RunContext) -> str:
     for attempt in range(retries + 1):
         props = activity.get("typeProperties", {})
         activity_run_id = rc.store.start_activity(rc.run_id, name, activity_type, {}, parent=rc.parent)
+        notify(rc.store, "activity_started", rc, activity, activity_run_id)
         attempt_rc = dataclasses.replace(rc, parent=activity_run_id)
         try:
             if entry is None:
@@ -151,14 +196,14 @@ def run_activity(activity: dict, rc: RunContext) -> str:
         except BaseException as exc:
             error = _error(exc, name)
             if rc.cancelled.is_set():
-                return _finish(rc, activity_run_id, name, "Cancelled", None, _error(Cancelled(), name))
-            _finish(rc, activity_run_id, name, "Failed", None, error)
+                return _end(rc, activity, activity_run_id, "Cancelled", None, _error(Cancelled(), name))
+            _end(rc, activity, activity_run_id, "Failed", None, error)
             log.info("run %s: %s failed (attempt %d/%d): %s", rc.run_id, name, attempt + 1, retries + 1,
                      error["message"])
             if attempt < retries and not rc.cancelled.wait(interval):
                 continue
             return "Failed"
-        return _finish(rc, activity_run_id, name, "Succeeded", output)
+        return _end(rc, activity, activity_run_id, "Succeeded", output)
     return "Failed"
 
 

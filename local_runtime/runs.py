@@ -7,7 +7,7 @@ import logging
 import threading
 from typing import Any
 
-from local_runtime.engine import RunContext, SharedOutputs, failure_message, outcome, run_activities
+from local_runtime.engine import RunContext, SharedOutputs, failure_message, notify, outcome, run_activities
 from local_runtime.errors import ActivityError, NotDeployedError, RuntimeErrorBase
 from local_runtime.expressions import ExpressionContext
 from local_runtime.settings import Settings
@@ -199,18 +199,23 @@ def _prepare_rerun(store: Store, run: dict, activities: list[dict], rc: RunConte
                 (variables[output["name"]] or []) + [value]
 
 
+def _end_run(store: Store, run: dict, status: str, message: str | None) -> str:
+    store.finish_run(run["run_id"], status, message)
+    notify(store, "pipeline_ended", run, status, message)
+    return status
+
+
 def execute(store: Store, settings: Settings, run: dict) -> str:
     """Execute a claimed (InProgress) run to its end; returns the final status."""
+    notify(store, "pipeline_started", run)
     pipeline = store.get_object(run["factory"], "pipeline", run["pipeline"])
     if pipeline is None:
-        store.finish_run(run["run_id"], "Failed", f"pipeline {run['pipeline']} is no longer deployed")
-        return "Failed"
+        return _end_run(store, run, "Failed", f"pipeline {run['pipeline']} is no longer deployed")
     props = pipeline["properties"]
     try:
         parameters = _parameters(props.get("parameters", {}), run["parameters"])
     except ValueError as exc:
-        store.finish_run(run["run_id"], "Failed", str(exc))
-        return "Failed"
+        return _end_run(store, run, "Failed", str(exc))
     trigger = run.get("trigger") or {}
     context = ExpressionContext(
         pipeline=_system_variables(run, parameters),
@@ -236,6 +241,6 @@ def execute(store: Store, settings: Settings, run: dict) -> str:
         status, message = "Cancelled", "cancelled by request"
     if rc.return_value:
         store.set_return_value(run["run_id"], rc.return_value)
-    store.finish_run(run["run_id"], status, message)
+    _end_run(store, run, status, message)
     log.info("run %s of %s: %s%s", run["run_id"], run["pipeline"], status, f" ({message})" if message else "")
     return status

@@ -18,12 +18,24 @@ log = logging.getLogger("local_runtime.service")
 MAX_CONCURRENT_RUNS = 2  # the machines are 2-core; each run mostly waits on a child process
 
 
+def _attach_lineage(store: Store, settings: Settings):
+    """OpenLineage events for every run (spec: lineage.openlineage); without them the runtime still runs."""
+    from lineage.openlineage import attach
+
+    try:
+        return attach(store, settings)
+    except Exception as exc:
+        log.error("OpenLineage events are off: %s: %s", type(exc).__name__, exc)
+        return None
+
+
 def serve(settings: Settings, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     store = Store(settings.db_path)
     interrupted = store.fail_interrupted_runs()
     if interrupted:
         log.warning("marked %d run(s) interrupted by the last stop as Failed", interrupted)
+    lineage = _attach_lineage(store, settings)
     server = ThreadingHTTPServer(("127.0.0.1", settings.runtime_port), handler_for(AzureMLStandIn(store, settings)))
     threading.Thread(target=server.serve_forever, daemon=True, name="http").start()
     log.info("local runtime serving on 127.0.0.1:%d, state in %s", settings.runtime_port, settings.home)
@@ -43,6 +55,8 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> None:
             future = pool.submit(execute, store, settings, run)
             future.add_done_callback(lambda _: slots.release())
     server.shutdown()
+    if lineage is not None:
+        lineage.close(timeout=10)
 
 
 def main(settings: Settings) -> int:

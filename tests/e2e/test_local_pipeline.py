@@ -91,7 +91,7 @@ def test_the_registered_model_is_tagged_with_the_run_and_every_hash(local_env, g
     man, man_bytes = manifest(local_env.store, run_id)
     job = training_job(local_env.store, run_id)
     assert job["status"] == "Completed"
-    client = MlflowClient(local_env.settings.mlflow_tracking_uri)
+    client = MlflowClient(local_env.settings.mlflow_tracking_uri, local_env.settings.mlflow_tracking_uri)
     version = client.get_model_version(job["outputs"]["model_name"], job["outputs"]["model_version"])
     assert version.tags["pipeline_run_id"] == run_id
     assert version.tags["manifest_sha256"] == sha256_hex(man_bytes)
@@ -216,7 +216,7 @@ def test_a_model_below_the_quality_gate_fails_the_run_and_registers_nothing(loca
     statuses = {a["name"]: a["status"] for a in local_env.store.activity_runs(run_id)}
     assert statuses["PrepareData"] == "Succeeded" and statuses["TrainingJobFailed"] == "Failed"
     assert "AUC" in training_job(local_env.store, run_id)["error"]
-    client = MlflowClient(local_env.settings.mlflow_tracking_uri)
+    client = MlflowClient(local_env.settings.mlflow_tracking_uri, local_env.settings.mlflow_tracking_uri)
     tagged = [v for v in client.search_model_versions("name='porto-seguro-safe-driver'")
               if v.tags.get("pipeline_run_id") == run_id]
     assert tagged == []
