@@ -65,7 +65,7 @@ plan: $(VENV)/.installed ## what `deploy ENV=` would change versus what is deplo
 	@$(PY) -m local_runtime plan --env $(ENV) $(if $(JSON),--json)
 
 deploy: $(VENV)/.installed ## plan, then deploy ENV's ARM template + parameters file (ENV=local: the local runtime; dev/qa/prod: Azure, DRY_RUN=1 prints the plan only)
-	@$(if $(filter local,$(ENV)),$(PY) -m local_runtime deploy --env $(ENV),$(PY) -m azure_deploy deploy --env $(ENV) $(if $(DRY_RUN),--dry-run))
+	@$(if $(filter local,$(ENV)),$(PY) -m local_runtime deploy --env $(ENV),$(PY) -m azure_deploy deploy --env $(ENV) $(if $(filter-out 0,$(DRY_RUN)),--dry-run))
 
 smoke: $(VENV)/.installed ## run the deployed pipeline of ENV (newest input file, or PARAMS="folderPath=input fileName=x.csv"), poll to the end
 	@$(PY) -m ops.smoke --env $(ENV) $(foreach p,$(PARAMS),--param $(p))

@@ -1,4 +1,7 @@
-"""`make integration-test ENV=local`: check the data of the latest successful run, not just that files exist.
+"""`make integration-test ENV=local|dev|qa|prod`: check the data of the latest successful run, not just that
+files exist. Locally the run and its manifest come from the runtime's store; in Azure from the ADF run API (the
+data-prep activity's output, or the archive's runs/<run id>/manifest.json) and the environment's storage
+account (azure-storage-blob with DefaultAzureCredential). The checks are the same (`check_manifest`).
 
 train rows + test rows = input rows; the test share and both positive rates agree with the input within four
 standard errors of the split the manifest records (split.method hash decides each row alone, so the shares are
@@ -10,6 +13,8 @@ from __future__ import annotations
 import argparse
 import io
 import math
+import sys
+from typing import Callable
 
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -21,10 +26,15 @@ from storage import download_bytes, sha256_hex
 
 
 def check_run(store: Store, run_id: str) -> list[tuple[str, bool, str]]:
-    """(check, passed, detail) for every property the prepared data must have."""
+    """(check, passed, detail) for every property the prepared data of a local run must have."""
     man, _ = manifest(store, run_id)
-    raw = {"input": download_bytes(man["input"]["archived_url"])}
-    raw.update({side: download_bytes(man["outputs"][side]["url"]) for side in ("train", "test")})
+    return check_manifest(man)
+
+
+def check_manifest(man: dict, fetch: Callable[[str], bytes] = download_bytes) -> list[tuple[str, bool, str]]:
+    """(check, passed, detail) for every property the data a manifest names must have, wherever it is stored."""
+    raw = {"input": fetch(man["input"]["archived_url"])}
+    raw.update({side: fetch(man["outputs"][side]["url"]) for side in ("train", "test")})
     source = pacsv.read_csv(io.BytesIO(raw["input"]))
     train, test = (pq.read_table(io.BytesIO(raw[s])) for s in ("train", "test"))
     # Quarantined rows (if the contract's row policy allows any) are set aside, not split.
@@ -69,11 +79,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id")
     args = parser.parse_args(argv)
     if args.env != "local":
-        raise SystemExit(f"integration-test ENV={args.env}: Azure environments need the Azure deployer; use ENV=local")
+        return azure_main(args.env, args.run_id)
     settings = load_settings()
     store = Store(settings.db_path)
     run_id = args.run_id or latest_run(store)["run_id"]
-    checks = check_run(store, run_id)
+    return report(run_id, check_run(store, run_id))
+
+
+def azure_main(env: str, run_id: str | None, credential=None, endpoints=None,
+               fetch: Callable[[str], bytes] = download_bytes) -> int:
+    from azure_deploy.clients import default_credential
+    from azure_deploy.errors import AzureDeployError
+    from azure_deploy.factory import FactoryOps
+    from azure_deploy.runs import find_manifest, trigger_pipeline
+    from azure_deploy.source import load_source
+    from azure_deploy.target import Endpoints, load_target
+
+    try:
+        target = load_target(env, endpoints=endpoints or Endpoints.from_environ())
+        ops = FactoryOps(target, credential or default_credential())
+        run_id, man = find_manifest(ops, target, trigger_pipeline(load_source(target)), run_id, fetch)
+    except AzureDeployError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return report(run_id, check_manifest(man, fetch))
+
+
+def report(run_id: str, checks: list[tuple[str, bool, str]]) -> int:
     print(f"integration checks on run {run_id}:")
     for name, passed, detail in checks:
         print(f"  {'PASS' if passed else 'FAIL'}  {name:<42} {detail}")

@@ -1,6 +1,7 @@
-"""`make smoke ENV=local`: the Invoke-ADFPipeline equivalent. Start the deployed pipeline with parameters,
-poll through Queued and InProgress until it ends or the timeout passes, print the activity runs, and exit
-non-zero unless the run Succeeded."""
+"""`make smoke ENV=local|dev|qa|prod`: the Invoke-ADFPipeline equivalent. Start the deployed pipeline with
+parameters, poll through Queued and InProgress until it ends or the timeout passes, print the activity runs,
+and exit non-zero unless the run Succeeded. Locally through the runtime's store; in Azure through the ADF API
+(azure_deploy.runs.smoke)."""
 from __future__ import annotations
 
 import argparse
@@ -36,15 +37,61 @@ def newest_input(store: Store, settings, factory: str) -> tuple[str, dict]:
     raise SystemExit("the deployed factory has no blob trigger to take a pipeline and input from")
 
 
+def newest_azure_input(target, source) -> tuple[str, dict]:
+    """The pipeline the blob trigger starts, with parameters pointing at the newest matching blob in the
+    environment's storage account (azure-storage-blob with DefaultAzureCredential)."""
+    from local_runtime.triggers import matches
+
+    for (folder, name), body in sorted(source.objects.items()):
+        props = body["properties"]
+        if folder != "trigger" or props.get("type") != "BlobEventsTrigger":
+            continue
+        container = props["typeProperties"]["blobPathBeginsWith"].split("/")[1]
+        blobs = [b for b in container_client(target.storage_account_url, container).list_blobs()
+                 if matches(props, b.name, b.size)]
+        if not blobs:
+            raise SystemExit(f"the {container!r} container of {target.storage_account_url} has no file for trigger "
+                             f"{name}; upload one or pass PARAMS=\"folderPath=... fileName=...\"")
+        blob = max(blobs, key=lambda b: b.last_modified)
+        folder_path, _, file_name = blob.name.rpartition("/")
+        pipeline = props["pipelines"][0]["pipelineReference"]["referenceName"]
+        return pipeline, {"folderPath": f"{container}/{folder_path}" if folder_path else container,
+                          "fileName": file_name}
+    raise SystemExit("the source has no blob trigger to take a pipeline and input from; pass PARAMS=...")
+
+
+def azure_smoke(env: str, params: dict, timeout: float, credential=None, endpoints=None,
+                poll_seconds: float = 15, sleep=time.sleep) -> int:
+    from azure_deploy.clients import default_credential
+    from azure_deploy.errors import AzureDeployError
+    from azure_deploy.factory import FactoryOps
+    from azure_deploy.runs import smoke, trigger_pipeline
+    from azure_deploy.source import load_source
+    from azure_deploy.target import Endpoints, load_target
+
+    try:
+        target = load_target(env, endpoints=endpoints or Endpoints.from_environ())
+        source = load_source(target)
+        pipeline = trigger_pipeline(source)
+        if not {"folderPath", "fileName"} <= set(params):
+            pipeline, found = newest_azure_input(target, source)
+            params = {**found, **params}
+        ops = FactoryOps(target, credential or default_credential())
+        return smoke(ops, pipeline, params, timeout=timeout, poll_seconds=poll_seconds, sleep=sleep)
+    except AzureDeployError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--env", default="local")
-    parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--timeout", type=float, default=None, help="seconds (default: 900 local, 3600 Azure)")
     parser.add_argument("--param", action="append", default=[], help="NAME=VALUE pipeline parameter")
     args = parser.parse_args(argv)
     if args.env != "local":
-        raise SystemExit(f"smoke ENV={args.env}: Azure environments need the Azure deployer (not built yet); "
-                         "use ENV=local")
+        return azure_smoke(args.env, dict(p.split("=", 1) for p in args.param), args.timeout or 3600)
+    args.timeout = args.timeout or 900
     settings = load_settings()
     store = Store(settings.db_path)
     factory = deployed_factory(store)

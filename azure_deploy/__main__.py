@@ -1,0 +1,3 @@
+from azure_deploy.cli import main
+
+raise SystemExit(main())
