@@ -13,6 +13,7 @@ import csv
 import hashlib
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -109,6 +110,15 @@ def _chunks(source: BinaryIO, size: int, digest) -> Iterator[bytes]:
             continue
         rest = data[cut + 1:]
         yield data[: cut + 1]
+
+
+def _lookahead(items: Iterator[bytes]) -> Iterator[tuple[bytes, bytes | None]]:
+    """(item, the item after it or None)."""
+    current = next(items, None)
+    while current is not None:
+        following = next(items, None)
+        yield current, following
+        current = following
 
 
 def _parse(chunk: bytes, contract: DataContract, *, typed: bool) -> tuple[pa.Table | None, list[str]]:
@@ -285,61 +295,68 @@ def _run(source, contract, seed, test_fraction, cutoffs, band, source_name, chun
     total_bytes = rows_read = 0
     next_line = 1
     header_done = False
-    for chunk in _chunks(source, chunk_bytes, digest):
-        total_bytes += len(chunk)
-        if not header_done:
-            offset, _ = check_head(chunk, contract, source=source_name)
-            chunk, next_line, header_done = chunk[offset:], 2, True
-        first_line, newlines = next_line, chunk.count(b"\n")
-        next_line += newlines
-        if (problem := utf8_problem(chunk, first_line=first_line)) is not None:
-            fail(source_name, [problem], contract)
-        if not _NON_BLANK.search(chunk):  # blank lines only (strip() would copy 8 MB to find out)
-            continue
-        table, ragged = _parse(chunk, contract, typed=True)
-        findings: list[Finding] = []
-        if table is None:  # some cell did not parse: read as text to say which, keep the rest
-            text, ragged = _parse(chunk, contract, typed=False)
-            table, findings = typed_from_text(text, contract)
-        findings += row_findings(table, contract)
-        expected = newlines + (0 if chunk.endswith(b"\n") else 1)
-        if findings or ragged or table.num_rows != expected:
-            row_lines, ragged_lines, raw_lines = _line_numbers(chunk, first_line, width, delimiter)
-        else:  # one row per line: no scan needed
-            row_lines, ragged_lines, raw_lines = np.arange(first_line, first_line + table.num_rows), [], None
-        rows_read += table.num_rows + len(ragged_lines)
-        if ragged_lines:
-            what = f"the row does not have {width} fields"
-            fix = f"give every row exactly {width} '{contract.delimiter}'-separated values (look for stray or missing delimiters)"
-            tally.add(("", "field_count"), what, fix, None, np.asarray(ragged_lines))
-            for line in ragged_lines:
-                quarantine.writerow([line, "", "field_count", "", what, fix, _raw(raw_lines, line, first_line)])
-        bad = bad_row_mask(table.num_rows, findings)
-        tally.bad_rows += int(bad.sum()) + len(ragged_lines)
-        records = []
-        for finding in findings:
-            tally.add((finding.column, finding.rule), finding.what, finding.fix, finding.column, row_lines[finding.rows])
-            if contract.policy == "quarantine":
-                for row, value in zip(finding.rows.tolist(), finding.values(table)):
-                    line = int(row_lines[row])
-                    records.append([line, finding.column, finding.rule, value, finding.what, finding.fix,
-                                    _raw(raw_lines, line, first_line)])
-        quarantine.writerows(sorted(records, key=lambda r: r[0]))  # file order (stable: column order within a line)
-        good = table.filter(pa.array(~bad)) if bad.any() else table
-        if good.num_rows == 0:
-            continue
-        row_ids = good.column(contract.id_column).to_numpy()
-        labels = good.column(target).to_numpy()
-        ids.append(row_ids)
-        all_labels.append(labels.astype(label_dtype))
-        lines_of_ids.append((row_lines[~bad] if bad.any() else row_lines).astype(np.int32))
-        cleaned = clean(good, contract)
-        if band is None:
-            route = (~in_test_by_class(row_ids, labels, seed, cutoffs)).astype(np.int8)  # 0 test, 1 train
-        else:
-            hashes = keyed_hash(row_ids, seed)
-            route = np.where(hashes < band.low, 0, np.where(hashes >= band.high, 1, 2)).astype(np.int8)  # 2 waits
-        _write_routed(cleaned, route, writers)
+    # The next chunk's typed CSV parse runs on a worker thread (pyarrow releases the GIL) while this one is
+    # checked, split and written; only the first chunk, which carries the header, is parsed in line.
+    pool, ahead = ThreadPoolExecutor(max_workers=1), None
+    try:
+        for chunk, following in _lookahead(_chunks(source, chunk_bytes, digest)):
+            parsed, ahead = ahead, (pool.submit(_parse, following, contract, typed=True) if following else None)
+            total_bytes += len(chunk)
+            if not header_done:
+                offset, _ = check_head(chunk, contract, source=source_name)
+                chunk, next_line, header_done = chunk[offset:], 2, True
+            first_line, newlines = next_line, chunk.count(b"\n")
+            next_line += newlines
+            if (problem := utf8_problem(chunk, first_line=first_line)) is not None:
+                fail(source_name, [problem], contract)
+            if not _NON_BLANK.search(chunk):  # blank lines only (strip() would copy 8 MB to find out)
+                continue
+            table, ragged = parsed.result() if parsed is not None else _parse(chunk, contract, typed=True)
+            findings: list[Finding] = []
+            if table is None:  # some cell did not parse: read as text to say which, keep the rest
+                text, ragged = _parse(chunk, contract, typed=False)
+                table, findings = typed_from_text(text, contract)
+            findings += row_findings(table, contract)
+            expected = newlines + (0 if chunk.endswith(b"\n") else 1)
+            if findings or ragged or table.num_rows != expected:
+                row_lines, ragged_lines, raw_lines = _line_numbers(chunk, first_line, width, delimiter)
+            else:  # one row per line: no scan needed
+                row_lines, ragged_lines, raw_lines = np.arange(first_line, first_line + table.num_rows), [], None
+            rows_read += table.num_rows + len(ragged_lines)
+            if ragged_lines:
+                what = f"the row does not have {width} fields"
+                fix = f"give every row exactly {width} '{contract.delimiter}'-separated values (look for stray or missing delimiters)"
+                tally.add(("", "field_count"), what, fix, None, np.asarray(ragged_lines))
+                for line in ragged_lines:
+                    quarantine.writerow([line, "", "field_count", "", what, fix, _raw(raw_lines, line, first_line)])
+            bad = bad_row_mask(table.num_rows, findings)
+            tally.bad_rows += int(bad.sum()) + len(ragged_lines)
+            records = []
+            for finding in findings:
+                tally.add((finding.column, finding.rule), finding.what, finding.fix, finding.column, row_lines[finding.rows])
+                if contract.policy == "quarantine":
+                    for row, value in zip(finding.rows.tolist(), finding.values(table)):
+                        line = int(row_lines[row])
+                        records.append([line, finding.column, finding.rule, value, finding.what, finding.fix,
+                                        _raw(raw_lines, line, first_line)])
+            quarantine.writerows(sorted(records, key=lambda r: r[0]))  # file order (stable: column order within a line)
+            good = table.filter(pa.array(~bad)) if bad.any() else table
+            if good.num_rows == 0:
+                continue
+            row_ids = good.column(contract.id_column).to_numpy()
+            labels = good.column(target).to_numpy()
+            ids.append(row_ids)
+            all_labels.append(labels.astype(label_dtype))
+            lines_of_ids.append((row_lines[~bad] if bad.any() else row_lines).astype(np.int32))
+            cleaned = clean(good, contract)
+            if band is None:
+                route = (~in_test_by_class(row_ids, labels, seed, cutoffs)).astype(np.int8)  # 0 test, 1 train
+            else:
+                hashes = keyed_hash(row_ids, seed)
+                route = np.where(hashes < band.low, 0, np.where(hashes >= band.high, 1, 2)).astype(np.int8)  # 2 waits
+            _write_routed(cleaned, route, writers)
+    finally:
+        pool.shutdown(cancel_futures=True)
     if not header_done:
         check_head(b"", contract, source=source_name)
     if rows_read == 0:
