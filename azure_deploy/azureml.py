@@ -3,8 +3,15 @@ endpoint the factory's Web activity posts to, set as its default deployment. The
 scoring URI, never a component or job id, so republishing never breaks ADF.
 
 `TrainingPublisher` is the small interface the deploy steps use; `AzureMLPublisher` implements it with
-MLClient. Component registration (it uploads the code snapshot to the workspace's datastore) and the compute
-cluster are behind `register_component`; endpoint and deployment calls go through MLClient's ARM client.
+MLClient. Component registration (it uploads the code snapshot to the workspace's datastore) is behind
+`register_component`; endpoint and deployment calls go through MLClient's ARM client.
+
+The compute cluster the component runs on is not the deployer's: Terraform provisions it
+(terraform/modules/environment, `azurerm_machine_learning_compute_cluster.training`) with the managed identity
+and storage grants the training jobs need, and `make infra-outputs` writes its name into the spec
+(`azure_ml.training_compute`). Reading the state checks that it exists; a missing one stops the deploy before
+anything changes, since a cluster created here would have neither that identity nor those grants, and would
+block Terraform's own create.
 """
 from __future__ import annotations
 
@@ -22,13 +29,12 @@ from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ResourceNotFoundError
 
 from azure_deploy.clients import is_loopback, loopback_auth_policy
-from azure_deploy.errors import AzureDeployError, ConfigError
+from azure_deploy.errors import AzureDeployError, ConfigError, StateError
 from azure_deploy.target import PROJECT_ROOT, Target
 
 COMPONENT_NAME = "porto_training_pipeline"
 TRAINING_CONFIG = PROJECT_ROOT / "generated" / "azureml" / "training-config.json"
 CODE_PACKAGES = ("training", "storage", "dataprep", "lineage")  # what `python -m training` imports
-COMPUTE = {"name": "cpu-training", "size": "Standard_DS3_v2", "min_instances": 0, "max_instances": 2}
 IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
 # Runtime packages of the training step, pinned as requirements.txt pins them; azureml-mlflow points MLflow
 # at the workspace's tracking server.
@@ -44,6 +50,7 @@ class TrainingRelease:
     component: str
     version: str
     inputs: tuple[str, ...]
+    compute: str         # the component's default compute: the environment's Terraform-provisioned cluster
 
     @property
     def deployment(self) -> str:
@@ -88,8 +95,8 @@ def endpoint_inputs(pipeline: dict, activity_name: str | None = None) -> tuple[s
 def training_release(target: Target, pipeline: dict) -> TrainingRelease:
     inputs = endpoint_inputs(pipeline)
     digest = hashlib.sha256()
-    digest.update(json.dumps({"inputs": inputs, "compute": COMPUTE, "image": IMAGE, "pip": pip_requirements(),
-                              "command": command_line()}, sort_keys=True).encode())
+    digest.update(json.dumps({"inputs": inputs, "compute": target.training_compute, "image": IMAGE,
+                              "pip": pip_requirements(), "command": command_line()}, sort_keys=True).encode())
     for path in sorted(code_files()):
         digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0" + path.read_bytes())
     name = target.training_endpoint_name
@@ -97,7 +104,7 @@ def training_release(target: Target, pipeline: dict) -> TrainingRelease:
         raise ConfigError(f"environments.{target.env}.azure_ml.training_endpoint_uri {target.training_endpoint_uri!r}"
                           f" does not start with a batch endpoint name (got {name!r})\n  fix: use "
                           "https://<endpoint name>.<region>.inference.ml.azure.com/jobs")
-    return TrainingRelease(name, COMPONENT_NAME, digest.hexdigest()[:16], inputs)
+    return TrainingRelease(name, COMPONENT_NAME, digest.hexdigest()[:16], inputs, target.training_compute)
 
 
 def code_files() -> list[Path]:
@@ -191,6 +198,7 @@ class AzureMLPublisher:
                 logging.getLogger(name).setLevel(logging.CRITICAL)
 
     def state(self, release: TrainingRelease) -> EndpointState:
+        self.check_compute(release)
         try:
             self.ml.components.get(release.component, version=release.version)
             registered = True
@@ -207,16 +215,26 @@ class AzureMLPublisher:
             deployed = False
         return EndpointState(registered, True, deployed, _default_deployment(endpoint), endpoint.scoring_uri)
 
-    def register_component(self, release: TrainingRelease) -> None:
-        """Compute cluster (scales to zero) and the component version; uploads the code snapshot."""
-        from azure.ai.ml.entities import AmlCompute
-
+    def check_compute(self, release: TrainingRelease) -> None:
+        """The default compute must exist and be a compute cluster: Terraform creates it, the deployer never does."""
+        env, where = self.target.env, f"Azure ML workspace {self.target.azureml_workspace}"
         try:
-            self.ml.compute.get(COMPUTE["name"])
+            compute = self.ml.compute.get(release.compute)
         except ResourceNotFoundError:
-            self.ml.compute.begin_create_or_update(AmlCompute(
-                name=COMPUTE["name"], size=COMPUTE["size"], min_instances=COMPUTE["min_instances"],
-                max_instances=COMPUTE["max_instances"], idle_time_before_scale_down=600)).result()
+            raise StateError(
+                f"compute cluster {release.compute} (environments.{env}.azure_ml.training_compute) does not exist in "
+                f"{where}\n  fix: Terraform owns the training cluster: `terraform -chdir=terraform/environments/{env} "
+                f"apply`, then `make infra-outputs ENV={env}` and `make generate` (terraform/README.md); the "
+                "deployer does not create it\n  nothing was changed") from None
+        kind = str(getattr(compute, "type", "") or "unknown")
+        if kind.lower() != "amlcompute":
+            raise StateError(
+                f"compute {release.compute} in {where} is of type {kind}, not a compute cluster (AmlCompute)\n  fix: "
+                f"Terraform names the training cluster {release.compute}: delete or rename that compute, then "
+                f"`terraform -chdir=terraform/environments/{env} apply`\n  nothing was changed")
+
+    def register_component(self, release: TrainingRelease) -> None:
+        """The component version; uploads the code snapshot."""
         with tempfile.TemporaryDirectory() as tmp:
             component = build_pipeline_component(release, stage_code(Path(tmp)))
             self.ml.components.create_or_update(component, version=release.version)
@@ -243,7 +261,7 @@ class AzureMLPublisher:
         self.ml.batch_deployments.begin_create_or_update(PipelineComponentBatchDeployment(
             name=release.deployment, endpoint_name=release.endpoint,
             component=f"azureml:{release.component}:{release.version}",
-            settings={"default_compute": COMPUTE["name"], "continue_on_step_failure": False},
+            settings={"default_compute": release.compute, "continue_on_step_failure": False},
             description=f"{release.component} version {release.version}")).result()
 
     def set_default(self, release: TrainingRelease) -> None:

@@ -4,7 +4,8 @@ endpoint overrides (a sovereign cloud, or the test suite's loopback fake of ARM,
 The factory, Databricks workspace and Azure ML workspace share the environment's subscription and resource
 group (terraform/modules/environment creates all of them in `rg-<prefix>-<env>`), which the spec records as
 `azure_ml.subscription_id` and `azure_ml.resource_group` (Terraform outputs `subscription_id`,
-`resource_group_name`).
+`resource_group_name`). The training compute cluster is Terraform's too: `azure_ml.training_compute` (output
+`training_compute_name`).
 """
 from __future__ import annotations
 
@@ -59,6 +60,7 @@ class Target:
     azureml_workspace: str
     training_endpoint_uri: str
     storage_account_url: str
+    training_compute: str           # the Azure ML compute cluster Terraform provisions; the component's default
     arm_dir: Path = ARM_DIR
     notebooks_dir: Path = NOTEBOOKS_DIR
     endpoints: Endpoints = field(default_factory=Endpoints)
@@ -100,9 +102,10 @@ def load_target(env: str, spec_path: Path | None = None, endpoints: Endpoints | 
     ml, dbw = data["azure_ml"], data["databricks"]
     if not dbw["domain"].startswith("https://"):
         raise ConfigError(f"environments.{env}.databricks.domain is {dbw['domain']!r}, expected the workspace's "
-                          "https URL\n  fix: `make infra-outputs ENV={env}` writes it from Terraform")
+                          f"https URL\n  fix: `make infra-outputs ENV={env}` writes it from Terraform")
     return Target(env=env, subscription_id=ml["subscription_id"], resource_group=ml["resource_group"],
                   factory_name=data["factory_name"], databricks_host=dbw["domain"],
                   azureml_workspace=ml["workspace"], training_endpoint_uri=ml["training_endpoint_uri"],
                   storage_account_url=data["storage"]["blob_endpoint"].rstrip("/"),
+                  training_compute=ml["training_compute"],
                   arm_dir=arm_dir, notebooks_dir=notebooks_dir, endpoints=endpoints or Endpoints())

@@ -46,6 +46,11 @@ RULES: dict[str, NameRule] = {
                              "3-33 letters, digits, '_' and '-', starting with a letter or digit"),
     "resource_group": _RG,
     "storage_account": NameRule("storage account", r"[a-z0-9]{3,24}", "3-24 lowercase letters and digits"),
+    # Microsoft's rules page says 2-16 alphanumerics and hyphens (workspaces/computes); the azurerm provider and
+    # the REST API want a leading letter, a trailing letter or digit and at least 3 characters. Both hold here.
+    "training_compute": NameRule("Azure ML compute cluster", r"[A-Za-z][A-Za-z0-9-]{1,14}[A-Za-z0-9]",
+                                 "3-16 letters, digits and hyphens, starting with a letter and ending with a "
+                                 "letter or digit"),
 }
 
 _REF = re.compile(r"\$\{([^}]*)\}")

@@ -36,6 +36,7 @@ SPEC_FIELDS: tuple[SpecField, ...] = (
     SpecField("resource_group_name", "azure_ml.resource_group"),
     SpecField("machine_learning_workspace_name", "azure_ml.workspace"),
     SpecField("training_endpoint_uri", "azure_ml.training_endpoint_uri"),
+    SpecField("training_compute_name", "azure_ml.training_compute"),
 )
 
 

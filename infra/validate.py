@@ -9,6 +9,7 @@ import yaml
 from infra import checkov as checkov_runner
 from infra.checks import run_checks
 from infra.errors import Problem
+from infra.formatting import fmt_problems
 from infra.hcl import TERRAFORM_DIR, load_config, PROJECT_ROOT
 
 DEFAULT_SPEC = PROJECT_ROOT / "spec" / "factory.yaml"
@@ -32,6 +33,8 @@ def validate(terraform_dir: Path = TERRAFORM_DIR, spec_path: Path = DEFAULT_SPEC
         problems.append(Problem(str(spec_path), "<spec>", f"cannot be read: {exc}", "pass --spec spec/factory.yaml"))
     if not problems:  # checks assume every file parsed
         problems.extend(run_checks(config, spec_data))
+    if not problems:  # layout last: on a broken structure it only adds noise
+        problems.extend(fmt_problems(terraform_dir))
     ran = False
     if run_checkov and not problems:  # checkov on a broken structure only adds noise
         problems.extend(checkov_runner.run([env.path for _, env in sorted(config.environments.items())],

@@ -38,6 +38,9 @@ NEEDS = (
     Need("azurerm_machine_learning_workspace", "trains and registers the model",
          every=(("key_vault_id", SET), ("application_insights_id", SET), ("container_registry_id", SET),
                 ("identity.type", SET))),
+    Need("azurerm_machine_learning_compute_cluster", "runs the training jobs, the component's default compute",
+         every=(("identity.type", "SystemAssigned"), ("local_auth_enabled", False),
+                ("scale_settings.min_node_count", 0))),
     Need("azurerm_key_vault", "secrets and the Azure ML workspace's vault", every=(("rbac_authorization_enabled", True),
                                                                             ("purge_protection_enabled", SET))),
     Need("azurerm_application_insights", "the Azure ML workspace's telemetry"),
@@ -113,6 +116,10 @@ NEEDED_GRANTS = (
      "the factory reads and writes the lake"),
     ("azurerm_data_factory", None, "azurerm_databricks_workspace", "the factory runs notebooks with its identity"),
     ("azurerm_data_factory", None, "azurerm_machine_learning_workspace", "the factory starts the training job"),
+    ("azurerm_machine_learning_compute_cluster", "Storage Blob Data Reader", "azurerm_storage_account.data",
+     "training jobs read the prepared data with the cluster's identity"),
+    ("azurerm_machine_learning_compute_cluster", "Storage Blob Data Contributor", 'azurerm_storage_container.this["archive"]',
+     "training jobs append their lineage record to the archive"),
 )
 
 

@@ -36,6 +36,10 @@ run "names_derive_from_the_prefix" {
     condition     = azurerm_databricks_workspace.this.name == "dbw-porto-qa" && azurerm_machine_learning_workspace.this.name == "mlw-porto-qa"
     error_message = "Databricks and Azure ML workspace names must match the spec's environments.qa"
   }
+  assert {
+    condition     = azurerm_machine_learning_compute_cluster.training.name == "cpu-porto-qa"
+    error_message = "the training compute cluster must be cpu-<prefix>-<environment>, the spec's azure_ml.training_compute"
+  }
 }
 
 run "the_lake_is_hardened" {
@@ -77,6 +81,17 @@ run "identities_and_grants" {
     error_message = "no owner-level role"
   }
   assert {
+    condition = (azurerm_machine_learning_compute_cluster.training.identity[0].type == "SystemAssigned"
+      && !azurerm_machine_learning_compute_cluster.training.local_auth_enabled
+    && azurerm_machine_learning_compute_cluster.training.scale_settings[0].min_node_count == 0)
+    error_message = "the training cluster needs a system-assigned identity, no local auth, and to scale to zero"
+  }
+  assert {
+    condition = (azurerm_role_assignment.this["training_compute_storage"].role_definition_name == "Storage Blob Data Reader"
+    && azurerm_role_assignment.this["training_compute_archive"].role_definition_name == "Storage Blob Data Contributor")
+    error_message = "the training cluster reads the lake and writes only the archive"
+  }
+  assert {
     condition     = contains(keys(azurerm_resource_provider_registration.this), "Microsoft.EventGrid")
     error_message = "Microsoft.EventGrid must be registered for the blob trigger"
   }
@@ -92,6 +107,10 @@ run "outputs_feed_the_spec" {
   assert {
     condition     = output.data_factory_name == "adf-porto-qa" && output.resource_group_name == "rg-porto-qa"
     error_message = "outputs must carry the names outputs-to-spec writes"
+  }
+  assert {
+    condition     = output.training_compute_name == "cpu-porto-qa"
+    error_message = "the compute cluster's name feeds the spec's azure_ml.training_compute"
   }
 }
 

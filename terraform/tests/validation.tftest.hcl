@@ -87,3 +87,27 @@ run "endpoint_name_follows_azure_ml_rules" {
 
   expect_failures = [var.azure_ml]
 }
+
+run "compute_max_nodes_below_one_is_rejected" {
+  command = plan
+
+  variables {
+    azure_ml = {
+      training_compute       = { max_nodes = 0 }
+      training_endpoint_name = "porto-training-qa"
+    }
+  }
+
+  expect_failures = [var.azure_ml]
+}
+
+run "compute_name_longer_than_sixteen_characters_is_refused_at_plan" {
+  command = plan
+
+  variables {
+    environment = "prod"
+    prefix      = "portoseg" # cpu-portoseg-prod: 17 characters
+  }
+
+  expect_failures = [azurerm_machine_learning_compute_cluster.training]
+}

@@ -46,6 +46,8 @@ class RecordingPublisher(AzureMLPublisher):
 @pytest.fixture
 def fake():
     fake = FakeAzure()
+    # Terraform provisions the training compute cluster with the workspace; the deployer only reads it.
+    fake.computes[load_target("qa").training_compute] = "AmlCompute"
     server = serve(fake)
     yield fake
     server.shutdown()

@@ -1,7 +1,7 @@
 """A loopback fake of the Azure services the deployer talks to, at the HTTP boundary: ARM (template
 deployments with long-running-operation polling, Data Factory objects, triggers and their event subscriptions,
-pipeline and activity runs), the Databricks workspace API and the Azure ML control plane (workspace, batch
-endpoints and deployments, component versions). The real SDKs talk to it; it records every request and can
+pipeline and activity runs), the Databricks workspace API and the Azure ML control plane (workspace, compute
+clusters, batch endpoints and deployments, component versions). The real SDKs talk to it; it records every request and can
 fail on demand.
 
 Behaviour modelled after the services: an ARM deployment re-PUTs every factory object of the template and fails
@@ -95,6 +95,7 @@ class FakeAzure:
     endpoints: dict[str, dict] = field(default_factory=dict)
     ml_deployments: dict[tuple[str, str], dict] = field(default_factory=dict)
     components: set[tuple[str, str]] = field(default_factory=set)
+    computes: dict[str, str] = field(default_factory=dict)  # name -> computeType; Terraform's, read-only here
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- test API -------------------------------------------------------------------------------------------------
@@ -354,6 +355,23 @@ class FakeAzure:
         self.ml_deployments[(m["endpoint"], m["deployment"])] = body
         return 201, self._operation({"status": "Succeeded"}), body
 
+    def get_compute(self, m: dict, q: dict, data: Any):
+        kind = self.computes.get(m["compute"])
+        if kind is None:
+            return 404, {}, {"error": {"code": "ResourceNotFound", "message": f"compute {m['compute']} not found"}}
+        properties: dict[str, Any] = {"computeType": kind, "computeLocation": LOCATION, "provisioningState": "Succeeded",
+                                      "disableLocalAuth": True}
+        if kind == "AmlCompute":
+            properties["properties"] = {
+                "vmSize": "STANDARD_DS3_V2", "vmPriority": "Dedicated", "osType": "Linux",
+                "enableNodePublicIp": True, "remoteLoginPortPublicAccess": "Disabled",
+                "scaleSettings": {"maxNodeCount": 2, "minNodeCount": 0, "nodeIdleTimeBeforeScaleDown": "PT15M"}}
+        return 200, {}, {"id": f"{self._ws_id(m)}/computes/{m['compute']}", "name": m["compute"], "location": LOCATION,
+                         "type": "Microsoft.MachineLearningServices/workspaces/computes",
+                         "identity": {"type": "SystemAssigned", "principalId": "00000000-0000-0000-0000-0000000000cc",
+                                      "tenantId": "00000000-0000-0000-0000-0000000000d1"},
+                         "properties": properties}
+
     def get_component(self, m: dict, q: dict, data: Any):
         if (m["component"], m["version"]) not in self.components:
             return 404, {}, {"error": {"code": "UserError", "message": f"component {m['component']}:{m['version']}"}}
@@ -387,6 +405,7 @@ ROUTES: list[tuple[str, str, Callable]] = [
     ("PUT", AML + r"/batchEndpoints/(?P<endpoint>[^/]+)", FakeAzure.put_endpoint),
     ("GET", AML + r"/batchEndpoints/(?P<endpoint>[^/]+)/deployments/(?P<deployment>[^/]+)", FakeAzure.get_ml_deployment),
     ("PUT", AML + r"/batchEndpoints/(?P<endpoint>[^/]+)/deployments/(?P<deployment>[^/]+)", FakeAzure.put_ml_deployment),
+    ("GET", AML + r"/computes/(?P<compute>[^/]+)", FakeAzure.get_compute),
     ("GET", AML + r"/components/(?P<component>[^/]+)/versions/(?P<version>[^/]+)", FakeAzure.get_component),
 ]
 

@@ -100,7 +100,8 @@ def test_a_new_environment_gets_everything_and_the_endpoint_default(fake, target
     config = deployment["properties"]["deploymentConfiguration"]
     assert config["deploymentConfigurationType"] == "PipelineComponent"
     assert config["componentId"]["assetId"].endswith(f"/components/{release.component}/versions/{release.version}")
-    assert config["settings"]["default_compute"] == "cpu-training"
+    assert config["settings"]["default_compute"] == target.training_compute == "cpu-porto-qa"  # Terraform's cluster
+    assert not [r for r in fake.requests if "/computes/" in r.path and r.method != "GET"]  # read, never created
     assert fake.trigger_state[(FACTORY, "InputCsvCreated")] == "Started"
     stop_calls = [c for c in fake.changes() if c.endswith("/stop")]
     assert stop_calls == []  # nothing was running
@@ -173,6 +174,41 @@ def test_a_state_read_failure_changes_nothing_and_prints_the_plan(fake, target, 
 def test_a_missing_factory_says_to_run_terraform(fake, target, credential, publisher):
     with pytest.raises(StateError, match=r"(?s)factory adf-porto-qa does not exist .*terraform"):
         deploy(target, credential, publisher=publisher, revision="abc12345", say=lambda line: None)
+
+
+def test_a_missing_compute_cluster_stops_the_deploy_before_any_change(fake, target, credential, publisher):
+    fake.add_factory(FACTORY)
+    del fake.computes["cpu-porto-qa"]  # Terraform not applied since the cluster moved into it
+    lines: list[str] = []
+    with pytest.raises(StateError, match=r"(?s)compute cluster cpu-porto-qa \(environments\.qa\.azure_ml\.training_compute\)"
+                                         r" does not exist in Azure ML workspace mlw-porto-qa\n  fix: Terraform owns the "
+                                         r"training cluster: `terraform -chdir=terraform/environments/qa apply`, then "
+                                         r"`make infra-outputs ENV=qa`.*the deployer does not create it"):
+        deploy(target, credential, publisher=publisher, revision="abc12345", say=lines.append)
+    assert fake.changes() == []
+    assert publisher.registered == []
+    assert "register Azure ML pipeline component" in lines[0]  # the plan against an unknown state is still shown
+
+
+def test_a_compute_of_another_kind_under_the_clusters_name_is_refused(fake, target, credential, publisher):
+    fake.add_factory(FACTORY)
+    fake.computes["cpu-porto-qa"] = "ComputeInstance"  # someone's workstation under that name
+    with pytest.raises(StateError, match=r"compute cpu-porto-qa in Azure ML workspace mlw-porto-qa is of type "
+                                         r"computeinstance, not a compute cluster \(AmlCompute\)"):
+        deploy(target, credential, publisher=publisher, revision="abc12345", say=lambda line: None)
+    assert fake.changes() == []
+
+
+def test_another_compute_cluster_publishes_another_deployment(target):
+    from dataclasses import replace
+
+    from azure_deploy.azureml import training_release
+    from azure_deploy.deploy import training_pipeline
+
+    pipeline = training_pipeline(load_source(target))
+    here, other = training_release(target, pipeline), training_release(replace(target, training_compute="cpu-big"), pipeline)
+    assert (here.compute, other.compute) == ("cpu-porto-qa", "cpu-big")
+    assert here.deployment != other.deployment  # the default compute is part of what a deployment is
 
 
 def use_fake_through_cli(monkeypatch, fake, credential):

@@ -139,3 +139,17 @@ def test_every_field_maps_to_a_spec_key_the_schema_knows():
         for part in field.spec_key.split("."):
             node = node[part]
         assert isinstance(node, str), field
+
+
+def test_the_training_compute_name_lands_in_azure_ml_training_compute(spec):
+    # An environment whose spec still names the cluster the deployer used to create ad hoc.
+    spec.write_text(spec.read_text().replace("training_compute: cpu-porto-qa", "training_compute: cpu-training"))
+    changes = outputs_to_spec(spec, "qa", QA_OUTPUTS.read_text(), "qa.json")
+    assert "environments.qa.azure_ml.training_compute: 'cpu-training' -> 'cpu-porto-qa'" in map(str, changes)
+    assert load_spec(spec).environment("qa")["azure_ml"]["training_compute"] == "cpu-porto-qa"
+
+
+def test_an_azure_environment_without_its_training_compute_is_reported(spec):
+    spec.write_text(spec.read_text().replace("      training_compute: cpu-porto-qa\n", ""))
+    with pytest.raises(OutputsError, match=r"environments.qa.azure_ml.training_compute: not found\n  fix: add it"):
+        outputs_to_spec(spec, "qa", QA_OUTPUTS.read_text(), "qa.json")

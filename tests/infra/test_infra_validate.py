@@ -121,6 +121,10 @@ def test_a_name_without_an_azure_rule_is_reported(tf):
      "azurerm_storage_container_immutability_policy.archive: does not protect the archive container"),
     (("locals.tf", "    databricks   = { id = azurerm_databricks_workspace.this.id, metrics = false }\n", ""),
      "local.diagnostic_targets: sends no diagnostics from azurerm_databricks_workspace"),
+    (("main.machinelearning.tf", "local_auth_enabled            = false", "local_auth_enabled = true"),
+     "azurerm_machine_learning_compute_cluster.training.local_auth_enabled: is True, needs to be false"),
+    (("main.machinelearning.tf", "min_node_count                       = 0", "min_node_count = 1"),
+     "azurerm_machine_learning_compute_cluster.training.scale_settings.min_node_count: is 1, needs to be 0"),
 ])
 def test_each_setting_the_pipeline_needs_is_checked(tf, edit, expected):
     file, old, new = edit
@@ -157,6 +161,13 @@ def test_a_missing_grant_to_the_factory_is_reported(tf):
     tf.edit(f"{MODULE}/locals.tf", "      scope        = azurerm_machine_learning_workspace.this.id",
             "      scope        = azurerm_key_vault.secrets.id")
     only(tf, "no grant of a role on azurerm_machine_learning_workspace to azurerm_data_factory")
+
+
+def test_the_training_clusters_write_grant_is_the_archive_only(tf):
+    tf.edit(f"{MODULE}/locals.tf", 'scope        = azurerm_storage_container.this["archive"].id',
+            "scope        = azurerm_storage_account.data.id")
+    only(tf, 'no grant of Storage Blob Data Contributor on azurerm_storage_container.this["archive"] to '
+             "azurerm_machine_learning_compute_cluster (training jobs append their lineage record to the archive)")
 
 
 def test_literal_secrets_and_unsafe_secret_variables_are_rejected(tf):
@@ -251,16 +262,43 @@ def test_variables_are_ordered_required_first_then_alphabetical(tf):
 
 
 def test_the_longest_prefix_and_environment_the_variables_allow_still_fit_every_rule(tf):
-    # variables.tf allows a 3-10 character prefix and a 2-4 character environment; every name must fit both ends.
+    # variables.tf allows a 3-10 character prefix and a 2-4 character environment; every name must fit both ends,
+    # except the Azure ML compute name (16 characters at most), which fits while they total 11 characters or less
+    # and which the module's precondition refuses at plan time beyond that.
     from infra import naming
     from infra.hcl import load_config
 
     config, _ = load_config(tf.terraform)
     local_values = config.module.locals()
+
+    def fits(key: str, prefix: str, environment: str) -> bool:
+        name = naming.evaluate(local_values["names"][key], {"prefix": prefix, "environment": environment},
+                               local_values)
+        return naming.RULES[key].check(name) is None
+
     for prefix, environment in (("p" * 10, "e" * 4), ("ppp", "ee")):
-        for key, template in local_values["names"].items():
-            name = naming.evaluate(template, {"prefix": prefix, "environment": environment}, local_values)
-            assert naming.RULES[key].check(name) is None, (key, name)
+        for key in local_values["names"]:
+            if key != "training_compute":
+                assert fits(key, prefix, environment), (key, prefix, environment)
+    for prefix, environment in (("p" * 7, "e" * 4), ("p" * 9, "ee"), ("ppp", "ee")):
+        assert fits("training_compute", prefix, environment), (prefix, environment)
+    assert not fits("training_compute", "p" * 8, "e" * 4)
+    cluster = config.module.resources()["azurerm_machine_learning_compute_cluster.training"]
+    [precondition] = cluster["lifecycle"][0]["precondition"]
+    assert precondition["condition"] == "${length(local.names.training_compute) <= 16}"
+
+
+def test_a_prefix_too_long_for_the_compute_name_names_the_environment_it_breaks(tf):
+    for env in ("dev", "qa", "prod"):
+        tf.edit(f"environments/{env}/main.tf", '"porto"', '"portoseg"')
+    only(tf, "local.names.training_compute: 'cpu-portoseg-prod' in prod breaks the Azure ML compute cluster rule: "
+             "3-16 letters, digits and hyphens")  # cpu-portoseg-dev has 16 characters and fits
+
+
+def test_a_compute_cluster_named_outside_local_names_is_rejected(tf):
+    tf.edit(f"{MODULE}/main.machinelearning.tf", "name                          = local.names.training_compute",
+            'name                          = "cpu-training"')
+    only(tf, "azurerm_machine_learning_compute_cluster.training.name: is 'cpu-training', not built from local.names")
 
 
 def test_the_cli_prints_each_problem_and_exits_1(tf, capsys):

@@ -70,6 +70,16 @@ output "subscription_id" {
   value       = module.environment.subscription_id
 }
 
+output "training_compute_name" {
+  description = "Name of the Azure ML training compute cluster."
+  value       = module.environment.training_compute_name
+}
+
+output "training_compute_principal_id" {
+  description = "Object id of the training cluster's system-assigned identity."
+  value       = module.environment.training_compute_principal_id
+}
+
 output "training_endpoint_uri" {
   description = "Scoring URI of the training batch endpoint."
   value       = module.environment.training_endpoint_uri

@@ -31,6 +31,10 @@ module "environment" {
 
   azure_ml = {
     container_registry_sku = "Basic"
+    training_compute = {
+      max_nodes = 2
+      vm_size   = "Standard_DS3_v2"
+    }
     training_endpoint_name = "porto-training-prod"
   }
   databricks = {

@@ -16,6 +16,8 @@ locals {
     ml_workspace                = "mlw-${local.base}"
     resource_group              = "rg-${local.base}"
     storage_account             = "st${var.prefix}${var.environment}"
+    # Azure ML compute names stop at 16 characters: prefix + environment may total at most 11 here.
+    training_compute = "cpu-${local.base}"
   }
 
   # The spec's storage roles; the generator names containers by role, so every role must exist.
@@ -74,9 +76,15 @@ locals {
       role         = "Storage Blob Data Reader"
       scope        = azurerm_storage_account.data.id
     }
-    # ... except its lineage record, appended write-once to the archive (WORM policy: add, never change).
-    azure_ml_archive = {
-      principal_id = azurerm_machine_learning_workspace.this.identity[0].principal_id
+    # Training jobs run on the cluster with its identity: they read the prepared data ...
+    training_compute_storage = {
+      principal_id = azurerm_machine_learning_compute_cluster.training.identity[0].principal_id
+      role         = "Storage Blob Data Reader"
+      scope        = azurerm_storage_account.data.id
+    }
+    # ... and append their lineage record, write-once, to the archive (WORM policy: add, never change).
+    training_compute_archive = {
+      principal_id = azurerm_machine_learning_compute_cluster.training.identity[0].principal_id
       role         = "Storage Blob Data Contributor"
       scope        = azurerm_storage_container.this["archive"].id
     }

@@ -84,3 +84,39 @@ resource "azurerm_machine_learning_workspace" "this" {
     type = "SystemAssigned"
   }
 }
+
+# The training pipeline's compute (azure_deploy publishes the component with it as default compute): scales to
+# zero between runs; jobs reach the lake with the cluster's managed identity, never with keys. Terraform owns
+# it: the deployer only checks that it exists.
+resource "azurerm_machine_learning_compute_cluster" "training" {
+  location                      = azurerm_resource_group.this.location
+  machine_learning_workspace_id = azurerm_machine_learning_workspace.this.id
+  name                          = local.names.training_compute
+  vm_priority                   = "Dedicated"
+  vm_size                       = var.azure_ml.training_compute.vm_size
+  local_auth_enabled            = false
+  # Nodes keep a public IP until the private networking iteration gives them a subnet (false requires one);
+  # no SSH port is opened and no admin user is created.
+  node_public_ip_enabled    = true
+  ssh_public_access_enabled = false
+  tags                      = local.tags
+
+  identity {
+    type = "SystemAssigned"
+  }
+
+  scale_settings {
+    max_node_count                       = var.azure_ml.training_compute.max_nodes
+    min_node_count                       = 0
+    scale_down_nodes_after_idle_duration = "PT15M"
+  }
+
+  lifecycle {
+    # The variables allow a 10-character prefix and a 4-character environment; this name fits only when they
+    # total 11 or less, so say so at plan time rather than let Azure refuse it halfway through an apply.
+    precondition {
+      condition     = length(local.names.training_compute) <= 16
+      error_message = "The Azure ML compute name '${local.names.training_compute}' is longer than 16 characters: prefix and environment may total at most 11 characters."
+    }
+  }
+}

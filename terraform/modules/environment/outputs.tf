@@ -71,6 +71,16 @@ output "subscription_id" {
   value       = data.azurerm_client_config.current.subscription_id
 }
 
+output "training_compute_name" {
+  description = "Name of the Azure ML training compute cluster, the component's default compute (spec: azure_ml.training_compute)."
+  value       = azurerm_machine_learning_compute_cluster.training.name
+}
+
+output "training_compute_principal_id" {
+  description = "Object id of the training cluster's system-assigned identity, which the training jobs' storage grants name."
+  value       = azurerm_machine_learning_compute_cluster.training.identity[0].principal_id
+}
+
 output "training_endpoint_uri" {
   description = "Scoring URI of the training batch endpoint (spec: azure_ml.training_endpoint_uri)."
   value       = local.training_endpoint_uri

@@ -1,6 +1,10 @@
 variable "azure_ml" {
   type = object({
     container_registry_sku = optional(string, "Basic")
+    training_compute = optional(object({
+      max_nodes = optional(number, 2)
+      vm_size   = optional(string, "Standard_DS3_v2")
+    }), {})
     training_endpoint_name = string
   })
   description = <<DESCRIPTION
@@ -8,6 +12,12 @@ Azure ML workspace settings.
 
 - `container_registry_sku` - (Optional) SKU of the workspace's container registry: `Basic` (default, enough
   for one training image), `Standard` or `Premium` (private link, geo-replication, retention policies).
+- `training_compute` - (Optional) The training compute cluster, named `cpu-<prefix>-<environment>`
+  (`local.names.training_compute`, at most 16 characters) and always scaling to zero when idle; the deployer
+  publishes the training component with it as default compute.
+  - `max_nodes` - (Optional) Most nodes a run scales out to (1-100, default 2).
+  - `vm_size` - (Optional) VM size of every node (default `Standard_DS3_v2`, 4 vCPUs, 14 GB); it needs regional
+    quota for `max_nodes` of them.
 - `training_endpoint_name` - (Required) Name of the batch endpoint the training pipeline component is deployed
   to (3-32 letters, digits and hyphens, starting with a letter). Terraform does not create the endpoint (the
   azurerm provider has no batch endpoint resource); it only derives its scoring URI for the spec.
@@ -21,6 +31,14 @@ DESCRIPTION
   validation {
     condition     = can(regex("^[A-Za-z][A-Za-z0-9-]{1,30}[A-Za-z0-9]$", var.azure_ml.training_endpoint_name))
     error_message = "azure_ml.training_endpoint_name must be 3-32 letters, digits and hyphens, starting with a letter and not ending with a hyphen."
+  }
+  validation {
+    condition     = var.azure_ml.training_compute.max_nodes >= 1 && var.azure_ml.training_compute.max_nodes <= 100 && floor(var.azure_ml.training_compute.max_nodes) == var.azure_ml.training_compute.max_nodes
+    error_message = "azure_ml.training_compute.max_nodes must be a whole number between 1 and 100."
+  }
+  validation {
+    condition     = can(regex("^Standard_[A-Za-z0-9_]+$", var.azure_ml.training_compute.vm_size))
+    error_message = "azure_ml.training_compute.vm_size must be an Azure VM size such as `Standard_DS3_v2`."
   }
 }
 
@@ -57,8 +75,9 @@ variable "prefix" {
   description = <<DESCRIPTION
 Workload prefix every resource name derives from (see `local.names`): 3-10 lowercase letters or digits,
 starting with a letter, because storage accounts and container registries allow no hyphens and storage
-account names stop at 24 characters. Storage account and Key Vault names are global: pick a prefix nobody
-else uses.
+account names stop at 24 characters. The Azure ML compute name `cpu-<prefix>-<environment>` stops at 16, so
+prefix and environment together may have at most 11 characters (`porto` + `prod` has 9). Storage account
+and Key Vault names are global: pick a prefix nobody else uses.
 DESCRIPTION
   nullable    = false
 
