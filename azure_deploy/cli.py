@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from azure_deploy.errors import AzureDeployError, StepFailed
 from azure_deploy.target import Endpoints, load_target

@@ -1,7 +1,7 @@
 """`deploy`: read the source and (when allowed) the current state, plan, print the plan, then apply it."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from azure.core.credentials import TokenCredential
 

@@ -3,8 +3,10 @@ triggers (with their Event Grid subscriptions), delete objects. Also the run API
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from datetime import UTC
+from typing import Any
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ResourceNotFoundError
@@ -114,10 +116,10 @@ class FactoryOps:
         return self.client.pipeline_runs.get(self.rg, self.factory, run_id)
 
     def activity_runs(self, run: models.PipelineRun) -> list[models.ActivityRun]:
-        from datetime import datetime, timedelta, timezone
+        from datetime import datetime, timedelta
 
-        start = run.run_start or datetime.now(timezone.utc) - timedelta(days=1)
-        end = run.run_end or datetime.now(timezone.utc) + timedelta(minutes=5)
+        start = run.run_start or datetime.now(UTC) - timedelta(days=1)
+        end = run.run_end or datetime.now(UTC) + timedelta(minutes=5)
         filters = models.RunFilterParameters(last_updated_after=start - timedelta(minutes=5),
                                              last_updated_before=end + timedelta(minutes=5))
         result, runs = None, []
@@ -129,9 +131,9 @@ class FactoryOps:
                 return runs
 
     def latest_run(self, pipeline: str, status: str = "Succeeded", days: int = 30) -> models.PipelineRun | None:
-        from datetime import datetime, timedelta, timezone
+        from datetime import datetime, timedelta
 
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         filters = models.RunFilterParameters(
             last_updated_after=now - timedelta(days=days), last_updated_before=now + timedelta(minutes=5),
             filters=[models.RunQueryFilter(operand="PipelineName", operator="Equals", values=[pipeline]),

@@ -11,7 +11,6 @@ Notebooks and the endpoint are in place before any trigger starts a run that nee
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from azure_deploy.azureml import EndpointState, TrainingRelease
 from azure_deploy.factory import FactoryState, normalize
@@ -107,8 +106,8 @@ class StartTrigger:
         return f"{events}start trigger {self.name}: {self.reason}"
 
 
-Step = Union[StopTrigger, DeployTemplate, DeleteObject, UploadNotebook, RegisterComponent, EnsureEndpoint,
-             DeployComponent, SetDefaultDeployment, StartTrigger]
+Step = (StopTrigger | DeployTemplate | DeleteObject | UploadNotebook | RegisterComponent | EnsureEndpoint
+        | DeployComponent | SetDefaultDeployment | StartTrigger)
 
 
 @dataclass

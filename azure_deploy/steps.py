@@ -2,8 +2,9 @@
 each idempotent, and the first failure stops the sequence with an error naming the step and the steps left."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from azure_deploy.arm import ArmOps
 from azure_deploy.azureml import TrainingPublisher

@@ -32,7 +32,7 @@ class Endpoints:
     retry_total: int | None = None         # SDK retries of 5xx/429 (None: the SDK's default)
 
     @classmethod
-    def from_environ(cls) -> "Endpoints":
+    def from_environ(cls) -> Endpoints:
         """AZURE_DEPLOY_ARM_URL / AZURE_DEPLOY_DATABRICKS_HOST / AZURE_DEPLOY_AZUREML_URL (other clouds, the test
         fake) and AZURE_DEPLOY_POLL_SECONDS (long-running operations and event-subscription polls)."""
         poll = os.environ.get("AZURE_DEPLOY_POLL_SECONDS")

@@ -17,7 +17,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
@@ -49,7 +49,7 @@ def _fill(port: int, container: str, count: int) -> None:
     key = service_client(f"http://127.0.0.1:{port}/devstoreaccount1").credential.account_key
     sas = generate_container_sas("devstoreaccount1", container, account_key=key,
                                  permission=ContainerSasPermissions(write=True, create=True),
-                                 expiry=datetime.now(timezone.utc) + timedelta(hours=1))
+                                 expiry=datetime.now(UTC) + timedelta(hours=1))
     local = threading.local()
 
     def put(i: int) -> None:

@@ -13,7 +13,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
@@ -167,7 +167,7 @@ def _download_input(url: str, path: Path) -> dict:
     props = download.properties
     return {"blob_path": f"{address.container}/{address.path}", "etag": (props.etag or "").strip('"'),
             "version_id": getattr(props, "version_id", None),
-            "last_modified": props.last_modified.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+            "last_modified": props.last_modified.astimezone(UTC).isoformat().replace("+00:00", "Z")
             if props.last_modified else None}
 
 
@@ -240,7 +240,7 @@ def _result(layout: RunLayout, manifest: dict, manifest_sha256: str) -> dict:
 
 
 def _timestamp(now: Callable[[], datetime] | None) -> str:
-    moment = (now or (lambda: datetime.now(timezone.utc)))().astimezone(timezone.utc)
+    moment = (now or (lambda: datetime.now(UTC)))().astimezone(UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

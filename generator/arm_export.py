@@ -14,11 +14,11 @@ Course-Examples, ViinayKumaarMamidi/Azure_Airport_ADF_Azure_DevOps_CI_CD_Project
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
-from generator.definition import (DEFAULT_DEFINITION, TemplateParameter, parameterize, resource_type,
-                                  validate_definition)
+from generator.definition import DEFAULT_DEFINITION, TemplateParameter, parameterize, resource_type, validate_definition
 from generator.errors import ExportError
 from generator.layout import DEFINITION_FILE, FactoryObject, dumps
 

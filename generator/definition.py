@@ -15,8 +15,9 @@ Besides the definition, every `SecureString` object of a linked service is param
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from generator.errors import ExportError
 from generator.layout import DEFINITION_FILE, FactoryObject

@@ -6,8 +6,9 @@ Pure and deterministic: callers pass `{(folder, name): body}` mappings in; nothi
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Union
+from typing import Any
 
 from generator.layout import FOLDERS
 
@@ -32,7 +33,7 @@ class Key:
     value: str
 
 
-Segment = Union[str, int, Key]
+Segment = str | int | Key
 
 # Array property -> (label, key field). Activity names are unique in a pipeline, a trigger's pipelines are keyed by
 # the pipeline they start (as ADF's ARM export keys them), dependsOn entries by the activity they wait for.

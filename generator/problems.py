@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator, Union
+from typing import Any
 
-Segment = Union[str, int]
+Segment = str | int
 Path = tuple[Segment, ...]
 Finding = tuple[Path, str]  # a problem inside one file, before the file is known
 

@@ -11,7 +11,8 @@ import contextlib
 import json
 import logging
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from azure.mgmt.datafactory import models
 from azure.mgmt.datafactory._utils.serialization import Deserializer

@@ -148,7 +148,8 @@ def load_spec(path: str | Path = DEFAULT_SPEC) -> Spec:
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise SpecErrors([SpecError(str(path), line, "<yaml>", str(exc.problem), "fix the YAML syntax at this line")])
+        raise SpecErrors([SpecError(str(path), line, "<yaml>", str(exc.problem),
+                                    "fix the YAML syntax at this line")]) from None
     except SpecError as exc:
         raise SpecErrors([exc]) from None
     finally:

@@ -2,7 +2,8 @@
 every parameters file sets only declared parameters, and every parameter that has no default."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from generator.problems import Finding, near, walk
 from local_runtime.arm import Literal, calls, is_expression, parse

@@ -2,8 +2,9 @@
 expressions (each one parses; the variables, parameters and activities it names exist)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from generator.problems import Finding, Path, near, walk
 from local_runtime.expressions import ExpressionError, parse_value

@@ -2,7 +2,8 @@
 from or copy into the archive dataset (data prep writes it write-once; Terraform adds a WORM policy in Azure)."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from generator.problems import Finding
 from generator.validate_refs import _scopes

@@ -10,7 +10,7 @@ from infra import checkov as checkov_runner
 from infra.checks import run_checks
 from infra.errors import Problem
 from infra.formatting import fmt_problems
-from infra.hcl import TERRAFORM_DIR, load_config, PROJECT_ROOT
+from infra.hcl import PROJECT_ROOT, TERRAFORM_DIR, load_config
 
 DEFAULT_SPEC = PROJECT_ROOT / "spec" / "factory.yaml"
 

@@ -10,7 +10,7 @@ Registered models are `mlflow://{tracking host}` / `{model}/{version}` (the nami
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,7 +27,7 @@ PRODUCER = "https://example.invalid/porto-adf/lineage/openlineage"
 $id of lineage/facets/*.json) to where the repository is published."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def facet_schema_url(name: str) -> str:
     """`_schemaURL` of a facet we define: the $id of its JSON Schema shipped in lineage/facets/, plus the pointer."""
     schema = json.loads((FACETS_DIR / f"{name}.json").read_text())

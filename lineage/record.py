@@ -8,7 +8,7 @@ parameters, outputs) and the training job (MLflow run, parameters, metrics, deci
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from dataprep.manifest import canonical_json
@@ -28,7 +28,7 @@ def record_sha256(record: dict) -> str:
 
 
 def now_utc() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _pick(source: dict, keys: tuple[str, ...]) -> dict:

@@ -7,9 +7,10 @@ template's expressions without values for its parameters."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Iterator, Union
+from typing import Any
 
 from local_runtime.errors import DeployError
 
@@ -24,17 +25,17 @@ class Literal:
 @dataclass(frozen=True)
 class Call:
     name: str
-    args: tuple["Node", ...]
+    args: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Member:
     """`target.name` (key is the name) or `target[index]` (key is a node)."""
-    target: "Node"
-    key: Union[str, "Node"]
+    target: Node
+    key: str | Node
 
 
-Node = Union[Literal, Call, Member]
+Node = Literal | Call | Member
 
 
 def is_expression(value: Any) -> bool:

@@ -42,13 +42,13 @@ class RunObserver:
 
     def pipeline_ended(self, run: dict, status: str, message: str | None) -> None: ...
 
-    def activity_started(self, rc: "RunContext", activity: dict, activity_run_id: str) -> None: ...
+    def activity_started(self, rc: RunContext, activity: dict, activity_run_id: str) -> None: ...
 
-    def activity_ended(self, rc: "RunContext", activity: dict, activity_run_id: str, status: str, output: Any,
+    def activity_ended(self, rc: RunContext, activity: dict, activity_run_id: str, status: str, output: Any,
                        error: dict | None) -> None: ...
 
 
-_observers: "weakref.WeakKeyDictionary[Store, list[RunObserver]]" = weakref.WeakKeyDictionary()
+_observers: weakref.WeakKeyDictionary[Store, list[RunObserver]] = weakref.WeakKeyDictionary()
 
 
 def observe(store: Store, observer: RunObserver) -> None:
@@ -99,7 +99,7 @@ class RunContext:
     def evaluate(self, value: Any) -> Any:
         return evaluate_value(value, self.expressions)
 
-    def iteration(self, item: Any) -> "RunContext":
+    def iteration(self, item: Any) -> RunContext:
         """A ForEach iteration: its own item() and its own activity outputs; variables stay shared (as in ADF)."""
         expressions = self.expressions.with_item(item)
         expressions.activity_outputs = ChainMap(SharedOutputs(), self.expressions.activity_outputs)

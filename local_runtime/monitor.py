@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from local_runtime.errors import RuntimeErrorBase
 from local_runtime.report import duration, nested, parse_stamp
@@ -34,7 +35,7 @@ class MonitorTimeout(MonitorError):
 def parse_time(text: str, now: datetime | None = None) -> datetime:
     """An ISO 8601 time (UTC unless it carries an offset; a date alone is its midnight) or a time relative to
     now: `90s`, `30m`, `1h`, `2d`, `1w`, or combined as `1h30m`. Returns an aware UTC datetime."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     compact = str(text).strip().lower().replace(" ", "")
     if _RELATIVE.fullmatch(compact):
         seconds = sum(float(amount) * UNITS[unit] for amount, unit in _PART.findall(compact))
@@ -44,12 +45,12 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
     except ValueError:
         raise MonitorError(f"time {text!r} is neither ISO 8601 (2024-05-01, 2024-05-01T10:30:00Z) nor relative "
                            "to now (90s, 30m, 1h, 2d, 1w, 1h30m)") from None
-    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def stamp(value: datetime) -> str:
     """A datetime in the store's timestamp shape, so stored times compare as text."""
-    value = value.astimezone(timezone.utc)
+    value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond:06d}0Z"
 
 
@@ -72,7 +73,7 @@ class RunFilter:
 
     @classmethod
     def parse(cls, pipeline: str | None = None, statuses: list[str] | None = None, since: str | None = None,
-              until: str | None = None, limit: int | None = 20, now: datetime | None = None) -> "RunFilter":
+              until: str | None = None, limit: int | None = 20, now: datetime | None = None) -> RunFilter:
         """From command-line text: statuses may also be comma-separated (`Failed,Cancelled`)."""
         wanted = tuple(dict.fromkeys(canonical_status(s) for item in statuses or [] for s in item.split(",") if s))
         start = parse_time(since, now) if since else None
@@ -195,7 +196,7 @@ def follow(store: Store, run_id: str, *, poll: float = 0.5, timeout: float | Non
     while True:
         run = get_run(store, run_id)
         origin = parse_stamp(run["run_start"] or run["queued_at"])
-        now = stamp(datetime.now(timezone.utc))
+        now = stamp(datetime.now(UTC))
         changed = False
         if run["status"] != status:
             status, changed = run["status"], True

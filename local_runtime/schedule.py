@@ -17,7 +17,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from local_runtime.errors import RuntimeErrorBase
@@ -58,7 +58,7 @@ class Recurrence:
 
 # --- parsing ---------------------------------------------------------------------------------------------
 def _to_utc(wall: datetime, zone: tzinfo) -> datetime:
-    return wall.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
+    return wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
 def _wall(instant: datetime, zone: tzinfo) -> datetime:
@@ -229,7 +229,7 @@ def _candidates(rec: Recurrence, k: int) -> list[datetime]:
 
 # --- queries ---------------------------------------------------------------------------------------------
 def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _recurrence(recurrence: dict | Recurrence) -> Recurrence:
@@ -241,8 +241,8 @@ def next_occurrences(recurrence: dict | Recurrence, after: datetime, count: int)
     fewer when endTime comes first."""
     rec, after = _recurrence(recurrence), _aware(after)
     found: list[datetime] = []
-    k = max(0, _period_index(rec, max(after, rec.start)))
-    for k in range(k, k + MAX_PERIODS):
+    first = max(0, _period_index(rec, max(after, rec.start)))
+    for k in range(first, first + MAX_PERIODS):
         if len(found) >= count or (rec.end is not None and _period_start(rec, k) > rec.end):
             break
         found += [c for c in _candidates(rec, k)

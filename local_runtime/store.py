@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deployments (
@@ -58,7 +59,7 @@ TERMINAL = ("Succeeded", "Failed", "Cancelled")
 
 def utcnow() -> str:
     """ADF's timestamp shape: ISO 8601 UTC with 7 fractional digits."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond:06d}0Z"
 
 
@@ -179,6 +180,16 @@ class Store:
             with self.transaction() as db:
                 db.executemany("UPDATE trigger_progress SET event_seq=MAX(event_seq, ?4) WHERE factory=?1 AND "
                                "trigger=?2 AND started_at=?3", cursors)
+
+    def prune_storage_events(self, up_to_seq: int | None, older_than: str) -> int:
+        """Delete events every started trigger has read (seq <= up_to_seq; None: no trigger needs any) and that
+        are older than `older_than`; returns how many went. A later start reads only events after it. The newest
+        event always stays: positions continue from it (MAX(seq) + 1), so cursors never see a reused number."""
+        with self.transaction() as db:
+            cur = db.execute("DELETE FROM storage_events WHERE seq <= ? AND event_time < ? AND "
+                             "seq < (SELECT MAX(seq) FROM storage_events)",
+                             [up_to_seq if up_to_seq is not None else 2**62, older_than])
+            return cur.rowcount
 
     @staticmethod
     def mark_scheduled(db: sqlite3.Connection, factory: str, trigger: str, started_at: str, scheduled: str) -> bool:

@@ -18,8 +18,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from datetime import datetime, timezone
-from typing import Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 from azure.core.exceptions import ResourceNotFoundError
 
@@ -34,13 +34,18 @@ from storage import container_client, service_client
 
 log = logging.getLogger("local_runtime.triggers")
 EVENT_BATCH = 1000
+# Consumed storage events are kept this long (Event Grid's default event time-to-live is 24 hours), then pruned
+# at most once per PRUNE_EVERY, so the log grows with the recent traffic, not with the runtime's age.
+EVENT_RETENTION = timedelta(hours=24)
+PRUNE_EVERY = timedelta(minutes=10)
+_last_prune: dict[str, datetime] = {}
 _reported: set[tuple] = set()  # problems already logged once, so a broken trigger does not flood the log
 
 
 def _instant(text: str) -> datetime:
     """A stored timestamp (7 fractional digits, Z) as an aware datetime."""
     return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text).replace("Z", "+00:00")) \
-        .astimezone(timezone.utc)
+        .astimezone(UTC)
 
 
 def blob_version(etag: str) -> str:
@@ -184,7 +189,7 @@ def _poll_schedule(store: Store, factory: str, name: str, props: dict, state: di
 
 def poll_once(store: Store, settings: Settings, now: datetime | None = None) -> list[str]:
     """One pass over every started trigger; returns the run ids it queued. Reads SQLite only."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     queued: list[str] = []
     cursors = []
     for factory, name, props, state in _started(store):
@@ -205,7 +210,21 @@ def poll_once(store: Store, settings: Settings, now: datetime | None = None) -> 
                 _reported.add((factory, name, state["started_at"], str(exc)))
                 log.error("trigger %s: %s", name, exc, exc_info=not isinstance(exc, RuntimeErrorBase))
     store.advance_event_cursors(cursors)
+    prune_events(store, now)
     return queued
+
+
+def prune_events(store: Store, now: datetime, *, force: bool = False) -> int:
+    """Drop storage events that every started blob trigger has read and that are older than EVENT_RETENTION."""
+    if not force and now - _last_prune.get(str(store.path), datetime.min.replace(tzinfo=UTC)) < PRUNE_EVERY:
+        return 0
+    _last_prune[str(store.path)] = now
+    cursors = [store.trigger_progress(factory, name, state["started_at"])["event_seq"]
+               for factory, name, _, state in _started(store, "BlobEventsTrigger")]
+    pruned = store.prune_storage_events(min(cursors) if cursors else None, format_time(now - EVENT_RETENTION))
+    if pruned:
+        log.info("pruned %d storage event(s) read by every blob trigger and older than %s", pruned, EVENT_RETENTION)
+    return pruned
 
 
 # --- reconciliation at runtime start ---------------------------------------------------------------------

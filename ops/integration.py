@@ -14,7 +14,7 @@ import argparse
 import io
 import math
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq

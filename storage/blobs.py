@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from urllib.parse import urlsplit
 
 from azure.core.exceptions import ResourceExistsError
@@ -44,7 +44,7 @@ def parse_blob_url(url: str) -> BlobAddress:
     return BlobAddress(base, segments[0], "/".join(segments[1:]))
 
 
-@lru_cache(maxsize=None)
+@cache
 def service_client(account_url: str) -> BlobServiceClient:
     """A client for the account; Azurite uses its documented development account, Azure uses Entra ID."""
     account_url = account_url.rstrip("/")

@@ -12,9 +12,9 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
+from dataprep.columns import load_columns
 from synthetic import generate, write_csv
 from synthetic.__main__ import main
-from dataprep.columns import load_columns
 
 SPECS = load_columns()
 ROWS = 100_000

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from training.errors import ConfigError
 
@@ -100,7 +101,7 @@ class TrainingConfig:
         return {**asdict(self), "lightgbm": dict(self.lightgbm)}
 
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any], *, source: str = "config") -> "TrainingConfig":
+    def from_dict(cls, doc: Mapping[str, Any], *, source: str = "config") -> TrainingConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(doc) - known)
         if unknown:

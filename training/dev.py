@@ -22,8 +22,8 @@ import pandas as pd
 import yaml
 
 from training import features
-from training.console import one_line, stdout_to_stderr
 from training.config import TrainingConfig, load_config
+from training.console import one_line, stdout_to_stderr
 from training.errors import DataError, TrainingError
 from training.evaluate import evaluate, normalized_gini, score_other_model
 from training.train import train_model

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
@@ -54,7 +55,7 @@ def run(
     tracking_uri: str,
     model_name: str | None = None,
     expected_manifest_sha256: str | None = None,
-    config: TrainingConfig = TrainingConfig(),
+    config: TrainingConfig | None = None,
     experiment: str | None = None,
 ) -> dict[str, Any]:
     """Train on exactly the data a data-prep manifest names, evaluate it and the production model on the same
@@ -66,6 +67,7 @@ def run(
     """
     if not tracking_uri:
         raise TrainingError("no MLflow tracking URI: pass tracking_uri (the CLI reads MLFLOW_TRACKING_URI)")
+    config = config or TrainingConfig()
     model_name, experiment = model_name or config.model_name, experiment or config.experiment
     started_at = now_utc()
     log.info("manifest %s", manifest_url)

@@ -6,7 +6,6 @@ import re
 from infra.checks.registry import MODULE_SOURCE, Problem, check, leaf_paths, make_problem, module_call
 from infra.hcl import EXPECTED_ENVIRONMENTS, Config
 
-
 # --- environments ------------------------------------------------------------------------------------------
 
 @check("environments", "dev, qa and prod exist, each calls the module once, with remote state and no auto-registration")

@@ -5,7 +5,6 @@ from infra import naming
 from infra.checks.registry import Problem, check, make_problem, module_call
 from infra.hcl import Config
 
-
 # --- names -------------------------------------------------------------------------------------------------
 
 @check("names", "every name derives from var.prefix and fits Azure's rules in every environment")

@@ -1,9 +1,10 @@
 """The check registry and the helpers the checks share."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from infra.errors import Problem, line_of
 from infra.hcl import Config, TfDir

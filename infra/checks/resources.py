@@ -8,7 +8,6 @@ from typing import Any
 from infra.checks.registry import Problem, attribute, check, make_problem
 from infra.hcl import Config
 
-
 # --- resources ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ import re
 from infra.checks.registry import Problem, check, flatten, is_expression, make_problem
 from infra.hcl import Config, TfDir
 
-
 # --- secrets -----------------------------------------------------------------------------------------------
 
 SECRET_KEY = re.compile(r"(^|_)(password|secret|token|connection_string|sas_token|sas_url|access_key|primary_key|"

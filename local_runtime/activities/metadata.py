@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import base64
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
@@ -19,7 +20,7 @@ VALIDATION_TIMEOUT = "0.12:00:00"  # the Validation activity page: 12 hours unle
 
 
 def _time(value: datetime | None) -> str | None:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
 class Item:
@@ -29,7 +30,7 @@ class Item:
         self.ds, self.kind, self.blob, self.children, self.container = ds, kind, blob, children, container
 
     @classmethod
-    def find(cls, ds: Dataset) -> "Item | None":
+    def find(cls, ds: Dataset) -> Item | None:
         if ds.is_wildcard:
             raise ActivityError(f"dataset {ds.name}: wildcards ({ds.file}) are not supported by GetMetadata and "
                                 "Validation; point the dataset at a file or a folder", "UnsupportedDataset")

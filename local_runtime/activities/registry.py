@@ -1,7 +1,8 @@
 """The runner registry: one function per ADF activity type, no if/elif chain."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # type -> (runner, evaluates_inputs). Container activities (Until, IfCondition, ...) evaluate their own
 # properties as they go; the others get their typeProperties evaluated once, which is also the recorded input.

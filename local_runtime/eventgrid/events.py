@@ -8,8 +8,8 @@ container operations raise nothing, as in Azure.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 BLOB_CREATED = "Microsoft.Storage.BlobCreated"

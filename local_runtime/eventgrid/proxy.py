@@ -111,7 +111,7 @@ class Upstream:
 class ProxyHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = UPSTREAM_TIMEOUT  # idle client connections close after this
-    server: "EventGridProxy"
+    server: EventGridProxy
 
     def setup(self) -> None:
         super().setup()
@@ -255,7 +255,7 @@ class EventGridProxy(ThreadingHTTPServer):
         with self._lock:
             (self._clients.add if open_ else self._clients.discard)(sock)
 
-    def start(self) -> "EventGridProxy":
+    def start(self) -> EventGridProxy:
         self._thread = threading.Thread(target=self.serve_forever, daemon=True, name="eventgrid")
         self._thread.start()
         return self

@@ -6,7 +6,7 @@ can point at the failing function name, argument or property.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -20,14 +20,14 @@ class Literal:
 class Call:
     """``name(arg, ...)``; function names are resolved case-insensitively at evaluation."""
     name: str
-    args: tuple["Node", ...]
+    args: tuple[Node, ...]
     pos: int
 
 
 @dataclass(frozen=True)
 class Property:
     """``target.name`` or, with ``safe``, ``target?.name`` (null instead of an error)."""
-    target: "Node"
+    target: Node
     name: str
     safe: bool
     pos: int  # offset of the name
@@ -36,8 +36,8 @@ class Property:
 @dataclass(frozen=True)
 class Index:
     """``target[index]`` or, with ``safe``, ``target?[index]``; the index is any expression."""
-    target: "Node"
-    index: "Node"
+    target: Node
+    index: Node
     safe: bool
     pos: int  # offset of the '[' or '?['
 
@@ -52,8 +52,8 @@ class Text:
 @dataclass(frozen=True)
 class Template:
     """A string with ``@{...}`` interpolations; always evaluates to a string."""
-    parts: tuple[Union[Text, "Node"], ...]
+    parts: tuple[Text | Node, ...]
     pos: int
 
 
-Node = Union[Literal, Call, Property, Index, Template]
+Node = Literal | Call | Property | Index | Template

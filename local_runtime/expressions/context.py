@@ -10,13 +10,14 @@ from __future__ import annotations
 import dataclasses
 import random as _random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -41,7 +42,7 @@ class ExpressionContext:
     new_guid: Callable[[], uuid.UUID] = uuid.uuid4
     random: _random.Random = field(default_factory=_random.Random)
 
-    def with_item(self, item: Any) -> "ExpressionContext":
+    def with_item(self, item: Any) -> ExpressionContext:
         """A context for one ForEach iteration: same (shared) state, another ``item()``."""
         return dataclasses.replace(self, item=item)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .errors import EvaluationError
 
@@ -51,11 +51,11 @@ class Timestamp:
     utc: bool  # True: DateTimeKind.Utc ('Z'); False: Unspecified (no zone suffix)
 
     @classmethod
-    def from_datetime(cls, value: datetime, extra_ticks: int = 0) -> "Timestamp":
+    def from_datetime(cls, value: datetime, extra_ticks: int = 0) -> Timestamp:
         """From a Python datetime; an aware one is converted to UTC, a naive one is unspecified."""
         utc = value.tzinfo is not None
         if utc:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
         delta = value - _EPOCH
         ticks = (delta.days * 86_400 + delta.seconds) * TICKS_PER_SECOND + delta.microseconds * 10 + extra_ticks
         return cls(ticks, utc)
@@ -68,12 +68,12 @@ class Timestamp:
     def sub_microsecond(self) -> int:
         return self.ticks % 10
 
-    def with_ticks(self, ticks: int) -> "Timestamp":
+    def with_ticks(self, ticks: int) -> Timestamp:
         if not 0 <= ticks <= _MAX_TICKS:
             raise EvaluationError("the result is outside the range of dates .NET supports (years 1 to 9999)")
         return Timestamp(ticks, self.utc)
 
-    def add_months(self, months: int) -> "Timestamp":
+    def add_months(self, months: int) -> Timestamp:
         """Calendar months, clamping the day to the target month's length like .NET AddMonths."""
         moment = self.to_datetime()
         index = moment.year * 12 + moment.month - 1 + months
@@ -84,7 +84,7 @@ class Timestamp:
         shifted = moment.replace(year=year, month=month + 1, day=day)
         return Timestamp.from_datetime(shifted, self.sub_microsecond).with_utc(self.utc)
 
-    def with_utc(self, utc: bool) -> "Timestamp":
+    def with_utc(self, utc: bool) -> Timestamp:
         return Timestamp(self.ticks, utc)
 
 

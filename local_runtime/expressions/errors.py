@@ -37,7 +37,7 @@ class ExpressionError(Exception):
             return None
         return self.position - (self.expression.rfind("\n", 0, self.position) + 1) + 1
 
-    def locate(self, expression: str, position: int) -> "ExpressionError":
+    def locate(self, expression: str, position: int) -> ExpressionError:
         """Attach the text and offset, unless a more precise location is already known."""
         if not self.located:
             self.expression = expression

@@ -5,7 +5,8 @@ and :func:`evaluate_expression` (one string value).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import library  # noqa: F401  (importing the library registers the built-in functions)
 from .ast import Call, Index, Literal, Node, Property, Template, Text
@@ -59,7 +60,7 @@ class Evaluator:
             if not error.located:
                 error.message = f"{spec.name}(): {error.message}"
                 error.args = (error.message,)
-            raise error.locate(self.source, node.pos)
+            raise error.locate(self.source, node.pos) from None
         except (ValueError, ArithmeticError) as error:
             raise self._fail(f"{spec.name}(): {error}", node.pos) from error
 
@@ -82,7 +83,7 @@ class Evaluator:
         key = self.evaluate(node.index)
         return self._select(target, key, node.safe, node.pos)
 
-    _DISPATCH: dict[type, Callable[["Evaluator", Any], Any]] = {
+    _DISPATCH: dict[type, Callable[[Evaluator, Any], Any]] = {
         Literal: _literal, Template: _template, Call: _call, Property: _property, Index: _index,
     }
 

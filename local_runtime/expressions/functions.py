@@ -16,8 +16,9 @@ callable checks its value's type when called.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .values import describe, is_number
 
@@ -45,7 +46,7 @@ class Parameter:
     repeat: str = ""  # "", "*" (zero or more) or "+" (one or more)
 
     @classmethod
-    def parse(cls, text: str) -> "Parameter":
+    def parse(cls, text: str) -> Parameter:
         name, _, kind = (part.strip() for part in text.partition(":"))
         optional, repeat = kind.endswith("?"), kind[-1] if kind[-1:] in "*+" else ""
         kind = kind.rstrip("?*+")

@@ -8,7 +8,7 @@ going forward) is an error.
 from __future__ import annotations
 
 import difflib
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .dotnet_datetime import Timestamp
@@ -97,7 +97,7 @@ def resolve_zone(windows_id: str) -> tuple[tzinfo, bool]:
         raise EvaluationError(f"'{windows_id}' is not a Windows time zone id such as 'W. Europe Standard Time' "
                               f"or 'Pacific Standard Time'{hint}{iana}")
     if name == "UTC":
-        return timezone.utc, True
+        return UTC, True
     try:
         return ZoneInfo(WINDOWS_TO_IANA[name]), False
     except ZoneInfoNotFoundError:  # pragma: no cover - depends on the machine's tz database
@@ -108,7 +108,7 @@ def resolve_zone(windows_id: str) -> tuple[tzinfo, bool]:
 def utc_to_zone(stamp: Timestamp, windows_id: str) -> Timestamp:
     """The wall-clock time in the zone at the instant ``stamp`` (read as UTC)."""
     zone, is_utc = resolve_zone(windows_id)
-    instant = stamp.to_datetime().replace(tzinfo=timezone.utc)
+    instant = stamp.to_datetime().replace(tzinfo=UTC)
     local = instant.astimezone(zone).replace(tzinfo=None)
     return Timestamp.from_datetime(local, stamp.sub_microsecond).with_utc(is_utc)
 
@@ -121,12 +121,12 @@ def zone_to_utc(stamp: Timestamp, windows_id: str) -> Timestamp:
     zone, _ = resolve_zone(windows_id)
     wall = stamp.to_datetime()
     candidates = [wall.replace(tzinfo=zone, fold=fold) for fold in (0, 1)]
-    valid = [c for c in candidates if c.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None) == wall]
+    valid = [c for c in candidates if c.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall]
     if not valid:
         raise EvaluationError(f"'{_iso(wall)}' does not exist in '{windows_id}': the clocks skip that hour")
     standard = [c for c in valid if c.dst() == timedelta(0)]
     chosen = (standard or valid)[0]
-    utc = chosen.astimezone(timezone.utc).replace(tzinfo=None)
+    utc = chosen.astimezone(UTC).replace(tzinfo=None)
     return Timestamp.from_datetime(utc, stamp.sub_microsecond).with_utc(True)
 
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from dataprep.layout import Containers
-from storage.blobs import container_client, ensure_containers, upload_bytes
 from dataprep.columns import ColumnSpec, load_columns
 from dataprep.contract_spec import DataContract, load_contract
+from dataprep.layout import Containers
+from storage.blobs import container_client, ensure_containers, upload_bytes
 
 
 @pytest.fixture(scope="session")

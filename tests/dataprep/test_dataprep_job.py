@@ -4,12 +4,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pandas as pd
 import pyarrow as pa
 import pytest
-from dataclasses import replace
 
 from dataprep.contract_spec import DataContract
 from dataprep.errors import ContractViolation, InputNotFound, ParameterError, RunConflict
@@ -178,7 +178,7 @@ def test_a_concurrent_attempt_that_finished_first_keeps_its_manifest(store, deli
     manifest_etag = store.etags()[f"{store.containers.archive}/runs/run-1/manifest.json"]
     # This attempt started before the other one wrote its manifest, so it did not see it.
     monkeypatch.setattr("dataprep.job._download_optional", lambda url: None)
-    later = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    later = datetime(2030, 1, 1, tzinfo=UTC)
     assert run(store, url, "run-1", now=lambda: later) == first
     assert store.etags()[f"{store.containers.archive}/runs/run-1/manifest.json"] == manifest_etag
 

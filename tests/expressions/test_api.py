@@ -5,7 +5,7 @@ import copy
 import random
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -53,7 +53,7 @@ def test_clock_guid_and_random_are_injectable():
 
 def test_default_context_uses_the_real_clock_and_guids():
     context = ExpressionContext()
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     stamp = evaluate_expression("@utcNow()", context)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z", stamp)
     assert datetime.fromisoformat(stamp[:19] + "+00:00") >= before

@@ -9,8 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from generator.diff import (ABSENT, Key, diff_bodies, diff_objects, render_json, render_lines, render_path,
-                            render_text, to_json)
+from generator.diff import (
+    ABSENT,
+    Key,
+    diff_bodies,
+    diff_objects,
+    render_json,
+    render_lines,
+    render_path,
+    render_text,
+    to_json,
+)
 from generator.diff_git import diff_generated
 from generator.errors import GeneratorError
 

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from generator.arm_export import export
-from generator.layout import read_git_folder
 from generator.errors import ExportError
-from generator.layout import FactoryObject
+from generator.layout import FactoryObject, read_git_folder
 
 REFERENCE = Path(__file__).parent / "reference"
 

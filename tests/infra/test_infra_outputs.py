@@ -11,8 +11,8 @@ from generator.build import generate
 from generator.spec import load_spec
 from infra.cli import main
 from infra.errors import OutputsError
-from infra.outputs import SPEC_FIELDS, _render, outputs_to_spec
 from infra.hcl import PROJECT_ROOT
+from infra.outputs import SPEC_FIELDS, _render, outputs_to_spec
 from tests.infra.conftest import FIXTURES
 
 QA_OUTPUTS = FIXTURES / "qa-outputs.json"

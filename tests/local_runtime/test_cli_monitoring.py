@@ -9,7 +9,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -102,12 +102,12 @@ def cli_json(capsys, *args: str):
 
 # --- runs: the list and its filters -----------------------------------------------------------------------
 def test_parse_time_reads_iso_and_relative_times():
-    now = datetime(2024, 5, 2, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2024, 5, 2, 12, 0, tzinfo=UTC)
     assert monitor.parse_time("30m", now) == now - timedelta(minutes=30)
     assert monitor.parse_time("1h30m", now) == now - timedelta(minutes=90)
     assert monitor.parse_time("2d", now) == now - timedelta(days=2)
-    assert monitor.parse_time("2024-05-01", now) == datetime(2024, 5, 1, tzinfo=timezone.utc)
-    assert monitor.parse_time("2024-05-01T10:00:00+02:00", now) == datetime(2024, 5, 1, 8, tzinfo=timezone.utc)
+    assert monitor.parse_time("2024-05-01", now) == datetime(2024, 5, 1, tzinfo=UTC)
+    assert monitor.parse_time("2024-05-01T10:00:00+02:00", now) == datetime(2024, 5, 1, 8, tzinfo=UTC)
     assert monitor.parse_time("2024-05-01T10:00:00.1234567Z", now).microsecond == 123456
     with pytest.raises(monitor.MonitorError, match=r"'yesterday' is neither ISO 8601 .* nor relative"):
         monitor.parse_time("yesterday", now)
@@ -117,7 +117,7 @@ def test_runs_lists_newest_first_and_filters_by_pipeline_status_time_and_limit(e
     settings, store = env
     broken = finished(settings, store, "Broken")
     old = finished(settings, store, "Small")
-    two_days_ago = monitor.stamp(datetime.now(timezone.utc) - timedelta(days=2))
+    two_days_ago = monitor.stamp(datetime.now(UTC) - timedelta(days=2))
     with store.connect() as db:  # as if it had run two days ago
         db.execute("UPDATE pipeline_runs SET queued_at=? WHERE run_id=?", [two_days_ago, old])
     steps = finished(settings, store, "Steps")

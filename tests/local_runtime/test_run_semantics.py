@@ -12,8 +12,19 @@ from local_runtime.runs import RunError, cancel_run, rerun, start_run
 from local_runtime.service import serve
 from ops.services import process_alive
 from tests.conftest import free_port
-from tests.local_runtime.builders import (FACTORY, activity, deploy, environment, execute_run, fail, pipeline,
-                                          run_pipeline, set_var, statuses, wait_for)
+from tests.local_runtime.builders import (
+    FACTORY,
+    activity,
+    deploy,
+    environment,
+    execute_run,
+    fail,
+    pipeline,
+    run_pipeline,
+    set_var,
+    statuses,
+    wait_for,
+)
 
 
 def expr(text: str) -> dict:

@@ -3,7 +3,7 @@ examples of ADF's "Create a trigger that runs a pipeline on a schedule" page, pl
 saving, month ends, intervals with schedules and validation messages."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,7 +11,7 @@ from local_runtime.schedule import ScheduleError, format_time, latest_occurrence
 
 
 def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def occurrences(recurrence: dict, after: str, count: int) -> list[str]:

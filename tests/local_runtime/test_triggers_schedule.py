@@ -3,7 +3,7 @@ downtime fires only the latest missed occurrence, stopped triggers fire nothing,
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -40,7 +40,7 @@ def minute_floor(moment: datetime) -> datetime:
 def test_a_due_occurrence_fires_once_with_its_scheduled_time(env):
     settings, store = env
     start_trigger(store, FACTORY, "EveryMinute")
-    now = datetime.now(timezone.utc) + timedelta(seconds=90)
+    now = datetime.now(UTC) + timedelta(seconds=90)
     [run_id] = poll_once(store, settings, now)
     run = store.run(run_id)
     scheduled = format_time(minute_floor(now))
@@ -64,7 +64,7 @@ def test_nothing_fires_before_the_first_occurrence_after_the_start(env):
 def test_after_downtime_only_the_latest_missed_occurrence_fires(env, caplog):
     settings, store = env
     start_trigger(store, FACTORY, "EveryMinute")
-    back = datetime.now(timezone.utc) + timedelta(hours=3, seconds=30)  # three hours of missed minutes
+    back = datetime.now(UTC) + timedelta(hours=3, seconds=30)  # three hours of missed minutes
     [run_id] = poll_once(store, settings, back)
     assert store.run(run_id)["parameters"]["scheduled"] == format_time(minute_floor(back))
     assert "firing only the latest" in caplog.text
@@ -75,7 +75,7 @@ def test_a_stopped_schedule_fires_nothing_and_does_not_catch_up_when_restarted(e
     settings, store = env
     start_trigger(store, FACTORY, "EveryMinute")
     stop_trigger(store, FACTORY, "EveryMinute")
-    assert poll_once(store, settings, datetime.now(timezone.utc) + timedelta(minutes=5)) == []
+    assert poll_once(store, settings, datetime.now(UTC) + timedelta(minutes=5)) == []
     start_trigger(store, FACTORY, "EveryMinute")
     restarted = datetime.fromisoformat(store.trigger_states(FACTORY)["EveryMinute"]["started_at"][:26] + "+00:00")
     [run_id] = poll_once(store, settings, restarted + timedelta(seconds=61))
@@ -96,4 +96,4 @@ def test_an_ended_schedule_fires_nothing(env):
     settings, store = env
     deploy(store, {("trigger", "Ended"): schedule_trigger({**EVERY_MINUTE, "endTime": "2024-01-02T00:00:00Z"})})
     start_trigger(store, FACTORY, "Ended")
-    assert poll_once(store, settings, datetime.now(timezone.utc) + timedelta(days=1)) == []
+    assert poll_once(store, settings, datetime.now(UTC) + timedelta(days=1)) == []

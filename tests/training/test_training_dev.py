@@ -9,9 +9,8 @@ from pathlib import Path
 
 import mlflow
 import mlflow.lightgbm
-import pytest
-
 import pyarrow.csv as pacsv
+import pytest
 
 from dataprep.split import split_table
 from synthetic import generate, write_csv

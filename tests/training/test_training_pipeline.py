@@ -10,8 +10,8 @@ from pathlib import Path
 
 import mlflow
 import pytest
-from training_builders import parquet_bytes, porto_frame, split
 from mlflow.tracking import MlflowClient
+from training_builders import parquet_bytes, porto_frame, split
 
 from storage.blobs import sha256_hex, upload_bytes
 from training import IntegrityError, ManifestError, QualityGateError, TrainingConfig, run

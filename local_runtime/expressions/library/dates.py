@@ -7,7 +7,7 @@ Timestamps are strings; results are strings in the optional .NET ``format`` (def
 """
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 from ..dotnet_datetime import TICKS_PER_DAY, TICKS_PER_SECOND, Timestamp, format_timestamp, parse_timestamp
 from ..errors import EvaluationError
@@ -22,7 +22,7 @@ _UNIT_MONTHS = {"month": 1, "year": 12}
 def _now(context) -> Timestamp:
     moment = context.clock()
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return Timestamp.from_datetime(moment)
 
 

@@ -40,8 +40,8 @@ _GUID_FORMATS = {
     "d": str,
     "b": lambda g: "{" + str(g) + "}",
     "p": lambda g: "(" + str(g) + ")",
-    "x": lambda g: "{0x%08x,0x%04x,0x%04x,{%s}}" % (
-        g.fields[0], g.fields[1], g.fields[2], ",".join(f"0x{b:02x}" for b in g.bytes[8:])),
+    "x": lambda g: (f"{{0x{g.fields[0]:08x},0x{g.fields[1]:04x},0x{g.fields[2]:04x},"
+                    f"{{{','.join(f'0x{b:02x}' for b in g.bytes[8:])}}}}}"),
 }
 
 
