@@ -68,6 +68,35 @@ def lineage_chain(store: Store, settings, run_id: str) -> str:
         f"{decision.get('reason', 'no decision recorded')}", "", text(anchor)])
 
 
+def lineage_picture(settings, store: Store, run_id: str) -> None:
+    from lineage.cli import main as lineage
+
+    outputs = training_job(store, run_id)["outputs"]
+    lineage(["show", "--model", outputs["model_name"], "--version", str(outputs["model_version"]), "--format", "svg",
+             "--tracking-uri", settings.mlflow_tracking_uri])
+
+
+def openlineage_summary(settings, run_id: str) -> str:
+    """How many OpenLineage events this run left, and where (the file transport; HTTP goes elsewhere)."""
+    import json
+    import os
+
+    import yaml
+
+    from lineage.openlineage import OpenLineageConfig, run_uuid, transport_plan
+
+    spec = yaml.safe_load((Path(__file__).resolve().parent.parent / "spec/factory.yaml").read_text())
+    plan = transport_plan(OpenLineageConfig.from_spec(spec), settings.home, os.environ)
+    if not plan or plan["type"] != "file":
+        return "OpenLineage events: sent to the configured HTTP endpoint"
+    path, root = Path(plan["log_file_path"]), run_uuid(run_id)
+    events = [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
+    ours = [e for e in events if e["run"]["runId"] == root
+            or ((e["run"].get("facets") or {}).get("parent") or {}).get("root", {}).get("run", {}).get("runId") == root]
+    kinds = sorted({e["eventType"] for e in ours})
+    return f"OpenLineage events: {len(ours)} for this run ({', '.join(kinds)}) in {path}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--file", required=True, type=Path)
@@ -91,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print("lineage chain:")
     print(lineage_chain(store, settings, run_id))
+    lineage_picture(settings, store, run_id)
+    print(openlineage_summary(settings, run_id))
     return 0
 
 
