@@ -10,6 +10,7 @@ from pathlib import Path
 from local_runtime.runs import execute
 from local_runtime.settings import Settings, load_settings
 from local_runtime.store import Store
+from storage import upload_bytes
 
 FACTORY = "adf-test"
 
@@ -117,3 +118,8 @@ def statuses(store: Store, run_id: str) -> dict[str, list[str]]:
     for a in store.activity_runs(run_id):
         out.setdefault(a["name"], []).append(a["status"])
     return out
+
+
+def put(azurite: str, container: str, path: str, data: bytes) -> None:
+    """Write one blob of a test container."""
+    upload_bytes(f"{azurite}/{container}/{path}", data)

@@ -6,25 +6,14 @@ import base64
 import hashlib
 import threading
 import time
-import uuid
 
 import pytest
 
-from storage import container_client, ensure_containers, upload_bytes
-from tests.local_runtime.builders import activity, ref, run_pipeline, statuses, storage_objects
+from storage import container_client
+from tests.local_runtime.builders import activity, put, ref, run_pipeline, statuses, storage_objects
 
 CSV = b"id,name\r\n1,\"x, quoted\"\r\n2,y\r\n"
 
-
-@pytest.fixture
-def container(azurite) -> str:
-    name = f"t{uuid.uuid4().hex[:12]}"
-    ensure_containers(azurite, [name])
-    return name
-
-
-def put(azurite: str, container: str, path: str, data: bytes) -> None:
-    upload_bytes(f"{azurite}/{container}/{path}", data)
 
 
 def names(azurite: str, container: str) -> list[str]:

@@ -4,29 +4,17 @@ wildcards, ForEach over the result, ADF's row and size limits, failures, and the
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 
 from generator.sdk_check import sdk_findings
 from local_runtime.activities import lookup as lookup_module
-from storage import ensure_containers, upload_bytes
-from tests.local_runtime.builders import activity, pipeline, ref, run_pipeline, set_var, storage_objects
+from tests.local_runtime.builders import activity, pipeline, put, ref, run_pipeline, set_var, storage_objects
 
 CSV = b"id,name\r\n1,\"x, quoted\"\r\n2,y\r\n"
 SOURCES = {"Csv": "DelimitedTextSource", "Latin": "DelimitedTextSource", "CsvNoHeader": "DelimitedTextSource", "Json": "JsonSource",
            "Bin": "BinarySource"}
 
-
-@pytest.fixture
-def container(azurite) -> str:
-    name = f"t{uuid.uuid4().hex[:12]}"
-    ensure_containers(azurite, [name])
-    return name
-
-
-def put(azurite: str, container: str, path: str, data: bytes) -> None:
-    upload_bytes(f"{azurite}/{container}/{path}", data)
 
 
 def objects(azurite: str) -> dict:
