@@ -116,16 +116,17 @@ def run(
             decision = recheck
             register.record_decision(decision)
             register.tag_version(tracking_uri, model_name, registration.model_version, decision.tags())
+        # The record comes before the alias: no version reaches production without its provable lineage.
+        link = provenance.record_run(
+            manifest=manifest, mlflow_run_id=run_id, experiment=experiment,
+            params=register.run_params(config, manifest), metrics=metrics.as_dict(), decision=decision.as_dict(),
+            promoted=decision.promote, started_at=started_at, ended_at=now_utc(),
+            model={"name": registration.model_name, "version": registration.model_version,
+                   "artifact_uri": registration.model_uri, "sha256": model.model_sha256})
+        register.tag_version(tracking_uri, model_name, registration.model_version, provenance.anchor_tags(link))
+        register.tag_run(tracking_uri, run_id, provenance.anchor_tags(link))
         if decision.promote:
             register.promote(tracking_uri, model_name, registration.model_version, config.promotion_alias)
-    link = provenance.record_run(
-        manifest=manifest, mlflow_run_id=run_id, experiment=experiment,
-        params=register.run_params(config, manifest), metrics=metrics.as_dict(), decision=decision.as_dict(),
-        promoted=decision.promote, started_at=started_at, ended_at=now_utc(),
-        model={"name": registration.model_name, "version": registration.model_version,
-               "artifact_uri": registration.model_uri, "sha256": model.model_sha256})
-    register.tag_version(tracking_uri, model_name, registration.model_version, provenance.anchor_tags(link))
-    register.tag_run(tracking_uri, run_id, provenance.anchor_tags(link))
     log.info("registered %s version %s (run %s), %s", registration.model_name, registration.model_version, run_id,
              decision.outcome)
     return {

@@ -224,3 +224,17 @@ def test_cli_bad_config_is_one_line_and_non_zero(published, store, tmp_path):
         f"training failed: {path}: unknown key(s) ['learning_rate']; known keys: ['early_stopping_rounds', "
         "'experiment', 'lightgbm', 'min_auc', 'model_name', 'num_boost_round', 'num_threads', 'promotion_alias', "
         "'promotion_margin', 'seed', 'validation_fraction']")
+
+
+def test_no_version_is_promoted_without_its_lineage_record(published, store, client, monkeypatch):
+    from lineage.chain import Chain
+    from training import TrainingError
+
+    def refuse(self, record):
+        raise PermissionError("403 AuthorizationPermissionMismatch")
+
+    monkeypatch.setattr(Chain, "append", refuse)
+    with pytest.raises(TrainingError, match=r"registered but its lineage record could not be written .*403"):
+        run(published.manifest_url, tracking_uri=store, model_name="porto-unrecorded", experiment="porto-unrecorded")
+    (version,) = versions_of(client, "porto-unrecorded")
+    assert version.aliases == [] and "lineage_record_sha256" not in version.tags
