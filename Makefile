@@ -103,11 +103,11 @@ demo: bootstrap generate up ## the whole story locally: generate, deploy, drop a
 	@$(PY) -m ops.demo --file $(DATA_FILE)
 	@$(MAKE) --no-print-directory prove REPRODUCE=1
 
-lineage: $(VENV)/.installed ## the chain from a model version down to the archived input bytes: make lineage [MODEL=name] [VERSION=latest|<n>|<alias>] [JSON=1] [FORMAT=svg|png [OUT=file]]
-	@$(PY) -m lineage show $(if $(MODEL),--model $(MODEL)) --version $(or $(VERSION),latest) $(if $(JSON),--json) $(if $(FORMAT),--format $(FORMAT)) $(if $(OUT),--out $(OUT))
+lineage: $(VENV)/.installed ## the chain from a model version down to the archived input bytes: make lineage [MODEL=name] [VERSION=latest|<n>|<alias> or RUN=<pipeline run id>] [JSON=1] [FORMAT=svg|png [OUT=file]]
+	@$(PY) -m lineage show $(if $(MODEL),--model $(MODEL)) $(if $(RUN),--run $(RUN),--version $(or $(VERSION),latest)) $(if $(JSON),--json) $(if $(FORMAT),--format $(FORMAT)) $(if $(OUT),--out $(OUT))
 
-prove: $(VENV)/.installed ## re-hash every byte behind a model version, check the record chain and MLflow; REPRODUCE=1 re-runs the prep: make prove [MODEL=] [VERSION=]
-	@$(PY) -m lineage prove $(if $(MODEL),--model $(MODEL)) --version $(or $(VERSION),latest) $(if $(REPRODUCE),--reproduce)
+prove: $(VENV)/.installed ## re-hash every byte behind a model version, check the record chain and MLflow; REPRODUCE=1 re-runs the prep: make prove [MODEL=] [VERSION= or RUN=]
+	@$(PY) -m lineage prove $(if $(MODEL),--model $(MODEL)) $(if $(RUN),--run $(RUN),--version $(or $(VERSION),latest)) $(if $(REPRODUCE),--reproduce)
 
 test: bootstrap infra-validate ## run the test suite (starts its own Azurite and runtime on free ports) and the offline infra checks
 	@$(PY) -m pytest -q tests

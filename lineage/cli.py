@@ -1,4 +1,4 @@
-"""`python -m lineage show|prove --model NAME --version N|latest|ALIAS`.
+"""`python -m lineage show|prove --model NAME --version N|latest|ALIAS` (or `--run <pipeline run id>`).
 
 show: the chain from the model version to the archived input bytes (`--json` for tools, `--format svg|png`
 for a picture). prove: re-hash everything and check every link; exit 0 only if all hold (`--reproduce`
@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from lineage.resolve import LineageError, anchored, client_for
+from lineage.resolve import LineageError, anchored, client_for, version_of_run
 
 
 def _tracking_uri(given: str | None) -> str:
@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=text)
         command.add_argument("--model", default=None, help="registered model name (default: the spec's model_name)")
         command.add_argument("--version", default="latest", help="a version number, latest, or an alias")
+        command.add_argument("--run", default=None, help="instead of --version: the pipeline run that registered it")
         command.add_argument("--tracking-uri", default=None)
     show = commands.choices["show"]
     show.add_argument("--json", action="store_true", help="machine-readable chain (links + the full record)")
@@ -79,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     tracking_uri = _tracking_uri(args.tracking_uri)
     client = client_for(tracking_uri)
     try:
-        anchor = anchored(client, _model_name(args.model), args.version)
+        name = _model_name(args.model)
+        anchor = anchored(client, name, version_of_run(client, name, args.run) if args.run else args.version)
     except LineageError as exc:
         print(f"lineage: {exc}", file=sys.stderr)
         return 1

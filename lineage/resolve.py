@@ -50,6 +50,16 @@ def model_version(client: MlflowClient, name: str, which: str) -> ModelVersion:
                            f"({str(exc).splitlines()[0][:200]}); VERSION is a number, latest, or an alias") from None
 
 
+def version_of_run(client: MlflowClient, name: str, pipeline_run_id: str) -> str:
+    """The version a pipeline run registered (its `pipeline_run_id` tag)."""
+    found = [v.version for v in client.search_model_versions(f"name = '{name}'")
+             if v.tags.get("pipeline_run_id") == pipeline_run_id]
+    if not found:
+        raise LineageError(f"pipeline run {pipeline_run_id} registered no version of model {name!r} (it failed, was "
+                           "rejected, or trained another model); `make runs RUN=<id>` shows what it did")
+    return str(found[0])
+
+
 def anchored(client: MlflowClient, name: str, which: str) -> Anchored:
     """The version and the record its tags name. The record is parsed even when it no longer matches the tag,
     so that `prove` can report every link, not just the first broken one."""

@@ -125,6 +125,14 @@ def test_show_json_lists_links_from_model_to_delivered_blob(world, capsys):
     assert shown["record_sha256"] == hashlib.sha256(download_bytes(shown["record_url"])).hexdigest()
 
 
+def test_a_pipeline_run_finds_the_version_it_registered(world, capsys):
+    _, record = record_of(world, "2")
+    assert cli(world, "show", "--run", record["pipeline_run_id"], "--json") == 0
+    assert json.loads(capsys.readouterr().out)["version"] == "2"
+    assert cli(world, "prove", "--run", "no-such-run") == 1
+    assert "pipeline run no-such-run registered no version" in capsys.readouterr().err
+
+
 def test_show_draws_the_graph(world, tmp_path, capsys):
     out = tmp_path / "lineage.svg"
     assert cli(world, "show", "--version", "1", "--format", "svg", "--out", str(out)) == 0
