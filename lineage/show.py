@@ -28,7 +28,7 @@ def describe(anchor: Anchored) -> dict:
          "schema_sha256": r["input"].get("schema_sha256")},
         {"link": "delivered blob", "uri": r["input"].get("url"), **{k: v for k, v in r.get("trigger", {}).items()}},
     ]
-    return {"model": anchor.version.name, "version": anchor.version.version, "pipeline_run_id": r["pipeline_run_id"],
+    return {"model": anchor.version.name, "version": str(anchor.version.version), "pipeline_run_id": r["pipeline_run_id"],
             "record_url": anchor.record_url, "record_sha256": anchor.record_sha256, "links": links, "record": r}
 
 
