@@ -6,6 +6,11 @@ an activity run, whose ParentRunFacet points at its container activity or its pi
 run). Run ids are the ADF run ids (UUIDs; anything else becomes a deterministic uuid5, the original kept in the
 `adfRun` facet).
 
+Each Azure ML job the stand-in runs (the training) is a job of its own: namespace `azureml://{workspace}`, name
+= its batch endpoint, runId from its job name (the `azuremlJob` facet keeps the name), parent and root = the
+pipeline run that invoked it. It reads the manifest and the train and test blobs (named and hashed as the prep
+activity's outputs) and writes the registered model version.
+
 Plan, then apply: `OpenLineageConfig` is the spec's section as data, `transport_plan` turns it into the client's
 transport settings (no secret in it), `make_client` applies it. `OpenLineageEmitter` is the engine's
 RunObserver: it records what happened and one background thread builds and sends the events, so a slow or
@@ -13,6 +18,7 @@ broken lineage backend never slows or fails a run (a failed send is a logged war
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -31,7 +37,14 @@ from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, R
 from openlineage.client.facet_v2 import error_message_run, parent_run
 from openlineage.client.transport import get_default_factory
 
-from lineage.openlineage_datasets import PRODUCER, AdfRunRunFacet, model_dataset, prep_datasets
+from lineage.openlineage_datasets import (
+    PRODUCER,
+    AdfRunRunFacet,
+    azureml_job_facet,
+    model_dataset,
+    prep_datasets,
+    training_inputs,
+)
 from local_runtime.engine import RunContext, RunObserver, observe, unobserve
 from local_runtime.settings import Settings
 from local_runtime.store import Store
@@ -42,6 +55,11 @@ DEFAULT_SECTION = {"namespace": "adf://{factory}", "transport": {"type": "file",
 OVERRIDE_VARIABLES = ("OPENLINEAGE_URL", "OPENLINEAGE_CONFIG")
 RUN_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, PRODUCER)
 END_STATES = {"Succeeded": RunState.COMPLETE, "Failed": RunState.FAIL, "Cancelled": RunState.ABORT}
+AZUREML_NAMESPACE = "azureml://{workspace}"
+"""Job namespace of Azure ML jobs. The naming spec ties a job namespace to the scheduler that runs the job and
+has no entry for Azure ML: the workspace schedules it, and the parent facet links it to the ADF run."""
+JOB_STATES = {"Running": RunState.START, "Completed": RunState.COMPLETE, "Failed": RunState.FAIL,
+              "Canceled": RunState.ABORT}
 
 
 @dataclass(frozen=True)
@@ -123,29 +141,37 @@ def _parent(namespace: str, run_id: str, job: str, root_id: str, root_job: str) 
         producer=PRODUCER)
 
 
-def build_event(state: RunState, when: str, namespace: str, job: str, adf: AdfRunRunFacet,
+def azureml_namespace(workspace_id: str) -> str:
+    """`azureml://<workspace name>` of a workspace's Azure resource id."""
+    return AZUREML_NAMESPACE.format(workspace=workspace_id.rstrip("/").rsplit("/", 1)[-1])
+
+
+def build_event(state: RunState, when: str, namespace: str, job: str, run_id: str, own: dict[str, Any],
                 parent: parent_run.ParentRunFacet | None = None, error: str | None = None,
                 inputs: list[InputDataset] | None = None, outputs: list[OutputDataset] | None = None) -> RunEvent:
-    facets: dict[str, Any] = {"adfRun": adf}
+    """`own` is the run facet of the system that ran it (`adfRun`, `azuremlJob`), which keeps `run_id` verbatim."""
+    facets: dict[str, Any] = dict(own)
     if parent is not None:
         facets["parent"] = parent
     if error:
         facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
             message=error, programmingLanguage="python", producer=PRODUCER)
-    return RunEvent(eventType=state, eventTime=when, producer=PRODUCER, run=Run(runId=run_uuid(adf.runId), facets=facets),
+    return RunEvent(eventType=state, eventTime=when, producer=PRODUCER, run=Run(runId=run_uuid(run_id), facets=facets),
                     job=Job(namespace=namespace, name=job), inputs=inputs or [], outputs=outputs or [])
 
 
 class OpenLineageEmitter(RunObserver):
     """Sends one START and one COMPLETE/FAIL/ABORT event per pipeline run and activity run, in the order the
     engine reports them, from a single background thread. Activities that do not run in a run (Skipped, or
-    reused by a rerun from the failed activity) emit nothing; each retry attempt is a run of its own."""
+    reused by a rerun from the failed activity) emit nothing; each retry attempt is a run of its own. Also the
+    Azure ML stand-in's JobObserver: one START and one COMPLETE/FAIL/ABORT per job it runs."""
 
     def __init__(self, client: OpenLineageClient, config: OpenLineageConfig, store: Store, settings: Settings,
                  fetch: Callable[[str], bytes] | None = None):
         self.client, self.config, self.store, self.settings = client, config, store, settings
         self.fetch = fetch or download_bytes
         self._jobs: dict[str, str] = {}  # activity run id -> its job name, while it runs (parents of nested runs)
+        self._job_inputs: dict[str, list] = {}  # Azure ML job name -> what it reads, from its START to its end
         self._queue: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._drain, daemon=True, name="openlineage")
         self._thread.start()
@@ -173,6 +199,13 @@ class OpenLineageEmitter(RunObserver):
         self._queue.put((self._activity_event, (rc.factory, rc.run_id, rc.pipeline_name, rc.parent or rc.run_id,
                                                 parent_job, job, activity, activity_run_id, status, output, error,
                                                 _now())))
+
+    # --- the Azure ML stand-in's JobObserver -------------------------------------------------------------
+    def job_started(self, job: dict, workspace_id: str) -> None:
+        self._queue.put((self._job_event, (copy.deepcopy(job), workspace_id, _now())))
+
+    def job_ended(self, job: dict, workspace_id: str) -> None:
+        self._queue.put((self._job_event, (copy.deepcopy(job), workspace_id, _now())))
 
     # --- the background thread ---------------------------------------------------------------------------
     def _drain(self) -> None:
@@ -215,7 +248,7 @@ class OpenLineageEmitter(RunObserver):
                              trigger["pipelineRunId"], trigger["pipelineName"])
         inputs, outputs = ([], []) if state == RunState.START else self._run_datasets(run["run_id"])
         adf = AdfRunRunFacet(runId=run["run_id"], status=status, producer=PRODUCER)
-        return build_event(state, when, namespace, run["pipeline"], adf, parent,
+        return build_event(state, when, namespace, run["pipeline"], adf.runId, {"adfRun": adf}, parent,
                            message if state in (RunState.FAIL, RunState.ABORT) else None, inputs, outputs)
 
     def _activity_event(self, factory: str, run_id: str, pipeline: str, parent_id: str, parent_job: str, job: str,
@@ -228,8 +261,46 @@ class OpenLineageEmitter(RunObserver):
             inputs, outputs = reader(self, output)
         adf = AdfRunRunFacet(runId=activity_run_id, status=status, activityType=activity["type"],
                              errorCode=(error or {}).get("errorCode"), producer=PRODUCER)
-        return build_event(state, when, namespace, job, adf, _parent(namespace, parent_id, parent_job, run_id, pipeline),
+        return build_event(state, when, namespace, job, activity_run_id, {"adfRun": adf},
+                           _parent(namespace, parent_id, parent_job, run_id, pipeline),
                            (error or {}).get("message") if state != RunState.COMPLETE else None, inputs, outputs)
+
+    def _job_event(self, job: dict, workspace_id: str, when: str) -> RunEvent:
+        state = JOB_STATES.get(job["status"], RunState.OTHER)
+        given = job["request"].get("properties", {}).get("InputData") or {}
+        known = self._job_inputs.pop(job["name"], None)  # read once at START: its end reports the same
+        inputs = known if known is not None else self._training_inputs((given.get("manifest") or {}).get("Uri"))
+        if state == RunState.START:
+            self._job_inputs[job["name"]] = inputs
+        model = model_dataset(self.settings.mlflow_tracking_uri, job["outputs"] or {}) \
+            if state == RunState.COMPLETE else None
+        return build_event(state, when, azureml_namespace(workspace_id), job["endpoint"], job["name"],
+                           {"azuremlJob": azureml_job_facet(job, workspace_id)},
+                           self._invoker((given.get("pipeline_run_id") or {}).get("Value")),
+                           (job.get("error") or job["status"]) if state in (RunState.FAIL, RunState.ABORT) else None,
+                           inputs, [model] if model else [])
+
+    def _invoker(self, pipeline_run_id: str | None) -> parent_run.ParentRunFacet | None:
+        """Parent (and root) of an Azure ML job: the ADF pipeline run that invoked it, when this runtime ran it."""
+        run = self.store.run(pipeline_run_id) if pipeline_run_id else None
+        if run is None:
+            return None
+        namespace = self.config.job_namespace(run["factory"])
+        return _parent(namespace, run["run_id"], run["pipeline"], run["run_id"], run["pipeline"])
+
+    def _training_inputs(self, manifest_url: str | None) -> list[InputDataset]:
+        """What a training job reads, from the manifest it was given; nothing (and a warning) when the manifest
+        cannot be read or is not one: the job's events are still sent."""
+        if not manifest_url:
+            return []
+        try:
+            body = self.fetch(manifest_url)
+            return training_inputs(json.loads(body), manifest_url, hashlib.sha256(body).hexdigest(), len(body),
+                                   self.config.column_types)
+        except Exception as exc:
+            log.warning("OpenLineage: the training job's inputs are left out, manifest %s: %s: %s", manifest_url,
+                        type(exc).__name__, exc)
+            return []
 
     def _prep_datasets(self, output: Any) -> tuple[list, list]:
         result = (output or {}).get("runOutput") if isinstance(output, dict) else None

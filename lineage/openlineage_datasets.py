@@ -1,6 +1,7 @@
 """OpenLineage datasets and facets for what the pipeline reads and writes, as pure functions of the records the
 runtime already keeps (the data-prep manifest, the training job's outputs). No I/O here: the emitter fetches,
-these functions shape.
+these functions shape. The training job reads the blobs data prep wrote, so both describe them with the same
+builder: same names, schema and contentHash on either side of the graph.
 
 Naming follows the OpenLineage naming spec (spec/Naming.md): Azure Blob Storage is namespace
 `wasbs://{container}@{account}.dfs.core.windows.net`, name = the blob path (the client's `naming.WASBS`). An
@@ -58,6 +59,33 @@ class AdfRunRunFacet(RunFacet):
         return facet_schema_url("AdfRunRunFacet")
 
 
+@attr.define
+class AzureMLJobRunFacet(RunFacet):
+    """The run as Azure ML knows it: the job's name (the runId is derived from it), endpoint, workspace, status and,
+    once it completed, the MLflow run and the promotion decision it recorded."""
+    jobName: str  # noqa: N815
+    status: str
+    endpoint: str | None = attr.field(default=None)
+    workspace: str | None = attr.field(default=None)
+    mlflowRunId: str | None = attr.field(default=None)  # noqa: N815
+    decision: str | None = attr.field(default=None)
+    decisionReason: str | None = attr.field(default=None)  # noqa: N815
+
+    @staticmethod
+    def _get_schema() -> str:
+        return facet_schema_url("AzureMLJobRunFacet")
+
+
+def azureml_job_facet(job: dict, workspace_id: str) -> AzureMLJobRunFacet:
+    """The facet of a job record of the Azure ML stand-in (local_runtime/azureml_standin.py)."""
+    outputs = job.get("outputs") or {}
+    decision = outputs.get("decision") if isinstance(outputs.get("decision"), dict) else {}
+    return AzureMLJobRunFacet(jobName=job["name"], status=job["status"], endpoint=job.get("endpoint"),
+                              workspace=workspace_id, mlflowRunId=outputs.get("mlflow_run_id"),
+                              decision=decision.get("outcome"), decisionReason=decision.get("reason"),
+                              producer=PRODUCER)
+
+
 def blob_dataset_id(url: str) -> tuple[str, str]:
     """(namespace, name) of a blob addressed by URL."""
     address = parse_blob_url(url)
@@ -83,12 +111,19 @@ def _hash(sha256: str, size: int | None) -> ContentHashDatasetFacet:
     return ContentHashDatasetFacet(sha256=sha256, bytes=size, producer=PRODUCER)
 
 
-def _output(url: str, sha256: str, size: int | None, rows: int | None = None,
-            columns: list[str] | None = None, types: dict[str, str] | None = None) -> OutputDataset:
+def _blob(url: str, sha256: str, size: int | None, columns: list[str] | None = None,
+          types: dict[str, str] | None = None) -> tuple[str, str, dict]:
+    """(namespace, name, dataset facets) of a blob: what a writer and a reader of it both report."""
     namespace, name = blob_dataset_id(url)
     facets: dict = {"contentHash": _hash(sha256, size)}
     if columns:
         facets["schema"] = _schema(columns, types or {})
+    return namespace, name, facets
+
+
+def _output(url: str, sha256: str, size: int | None, rows: int | None = None,
+            columns: list[str] | None = None, types: dict[str, str] | None = None) -> OutputDataset:
+    namespace, name, facets = _blob(url, sha256, size, columns, types)
     output_facets = {}
     if rows is not None:
         output_facets["outputStatistics"] = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
@@ -117,6 +152,16 @@ def prep_datasets(manifest: dict, manifest_url: str, manifest_sha256: str, manif
         outputs.append(_output(quarantine["url"], quarantine["sha256"], quarantine.get("bytes"), quarantine.get("rows")))
     outputs.append(_output(manifest_url, manifest_sha256, manifest_bytes))
     return inputs, outputs
+
+
+def training_inputs(manifest: dict, manifest_url: str, manifest_sha256: str, manifest_bytes: int,
+                    types: dict[str, str]) -> list[InputDataset]:
+    """What the training job reads: the manifest it is given, then the train and test blobs that manifest pins
+    (described as prep_datasets describes them as outputs)."""
+    blobs = [_blob(manifest_url, manifest_sha256, manifest_bytes)]
+    blobs += [_blob(side["url"], side["sha256"], side.get("bytes"), side.get("columns"), types)
+              for side in (manifest["outputs"]["train"], manifest["outputs"]["test"])]
+    return [InputDataset(namespace=namespace, name=name, facets=facets) for namespace, name, facets in blobs]
 
 
 def model_dataset(tracking_uri: str, outputs: dict) -> OutputDataset | None:

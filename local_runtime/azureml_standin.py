@@ -2,7 +2,8 @@
 training pipeline (`POST .../endpoints/<name>/jobs`) and the job resource it returns
 (`GET .../workspaces/<ws>/jobs/<name>`), with Azure ML's request and response shapes and statuses
 (Queued, Running, Completed, Failed). The training itself is the real training package, run as a child
-process against the local MLflow store."""
+process against the local MLflow store. Job observers (the OpenLineage emitter) hear when a job starts running
+and when it ends."""
 from __future__ import annotations
 
 import json
@@ -13,8 +14,9 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, Protocol
 
 from local_runtime.identity import token_audience
 from local_runtime.settings import PROJECT_ROOT, Settings
@@ -29,9 +31,26 @@ JOB = re.compile(r"^/azureml(?P<id>/subscriptions/[^/]+/resourceGroups/[^/]+/pro
                  r"Microsoft\.MachineLearningServices/workspaces/[^/]+/jobs/(?P<name>[^/?]+))$")
 
 
+class JobObserver(Protocol):
+    """Told when a job starts running and when it ends, with the workspace's resource id. Called on the job's
+    thread, so it must return quickly; whatever it raises is logged and ignored: it never fails a job."""
+
+    def job_started(self, job: dict, workspace_id: str) -> None: ...
+
+    def job_ended(self, job: dict, workspace_id: str) -> None: ...
+
+
 class AzureMLStandIn:
-    def __init__(self, store: Store, settings: Settings):
-        self.store, self.settings = store, settings
+    def __init__(self, store: Store, settings: Settings, observers: Sequence[JobObserver] = ()):
+        self.store, self.settings, self.observers = store, settings, list(observers)
+
+    def _tell(self, event: str, job: dict) -> None:
+        for observer in self.observers:
+            try:
+                getattr(observer, event)(job, self.workspace_id())
+            except Exception:
+                log.warning("job observer %s failed on %s; the job goes on", type(observer).__name__, event,
+                            exc_info=True)
 
     def workspace_id(self) -> str:
         for factory in self.store.factories():
@@ -81,6 +100,7 @@ class AzureMLStandIn:
             command += ["--manifest-sha256", expected]
         job.update(status="Running", start=utcnow())
         self.store.save_job(job)
+        self._tell("job_started", job)
         log_dir = self.settings.logs / "azureml"
         log_dir.mkdir(parents=True, exist_ok=True)
         self.settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
@@ -94,6 +114,7 @@ class AzureMLStandIn:
             tail = (log_dir / f"{job['name']}.log").read_text().strip().splitlines()
             job.update(status="Failed", error=tail[-1] if tail else f"training exited with {proc.returncode}")
         job["end"] = utcnow()
+        self._tell("job_ended", job)  # before the end is visible to the poller: the job's events precede the run's
         self.store.save_job(job)
         log.info("training job %s %s", job["name"], job["status"])
 

@@ -36,7 +36,8 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> None:
     if interrupted:
         log.warning("marked %d run(s) interrupted by the last stop as Failed", interrupted)
     lineage = _attach_lineage(store, settings)
-    server = ThreadingHTTPServer(("127.0.0.1", settings.runtime_port), handler_for(AzureMLStandIn(store, settings)))
+    standin = AzureMLStandIn(store, settings, [lineage] if lineage is not None else [])  # the training job's events
+    server = ThreadingHTTPServer(("127.0.0.1", settings.runtime_port), handler_for(standin))
     threading.Thread(target=server.serve_forever, daemon=True, name="http").start()
     log.info("local runtime serving on 127.0.0.1:%d, state in %s", settings.runtime_port, settings.home)
 

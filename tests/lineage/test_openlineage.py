@@ -1,7 +1,8 @@
 """OpenLineage events from the local runtime: every pipeline run and activity run emits START and one of
 COMPLETE/FAIL/ABORT, valid against the vendored OpenLineage 2-0-2 RunEvent schema (and each facet against its
-own schema), with the data-prep outputs' sha256 equal to the stored blobs'; file and HTTP transports; an API key
-only from the environment and never written down."""
+own schema), with the data-prep outputs' sha256 equal to the stored blobs'; the Azure ML training job as a job of
+its own, reading what data prep wrote and writing the model version; file and HTTP transports; an API key only
+from the environment and never written down."""
 from __future__ import annotations
 
 import hashlib
@@ -26,13 +27,15 @@ from generator.errors import SpecErrors
 from generator.spec import DEFAULT_SPEC, load_spec
 from lineage.openlineage import OpenLineageConfig, attach, run_uuid, transport_plan
 from lineage.openlineage_datasets import FACETS_DIR, blob_dataset_id
-from local_runtime import deploy as deployer
+from local_runtime import azureml_standin, deploy as deployer
+from local_runtime.azureml_standin import AzureMLStandIn
 from local_runtime.engine import unobserve
 from local_runtime.runs import cancel_run
 from local_runtime.service import serve
 from local_runtime.settings import PROJECT_ROOT
 from ops.services import wait_for_http
 from storage import download_bytes, upload_bytes
+from storage.blobs import ensure_containers
 from synthetic import generate, write_csv
 from tests.conftest import free_port, start_event_grid
 from tests.local_runtime.builders import FACTORY, activity, deploy, environment, execute_run, fail, pipeline, set_var
@@ -345,7 +348,8 @@ def pipeline_run(azurite, tmp_path_factory):
         stop.set()
         service.join(60)  # the service flushes and closes the emitter on its way out
         os.environ.update(saved)
-    yield {"store": store, "run": run, "data": data, "events": read_events(home / "openlineage" / "events.jsonl")}
+    yield {"store": store, "settings": settings, "run": run, "data": data,
+           "events": read_events(home / "openlineage" / "events.jsonl")}
     event_grid.proxy.stop()
 
 
@@ -368,6 +372,7 @@ def test_a_pipeline_run_emits_start_and_complete_for_itself_and_every_activity(p
     mine = [e for e in events if e["run"]["runId"] == run["run_id"]
             or e["run"]["facets"]["parent"]["root"]["run"]["runId"] == run["run_id"]]
     assert mine == events
+    events = [e for e in events if e["job"]["namespace"].startswith("adf://")]  # the training job: tests below
     assert summary(events)[0] == (PIPELINE, "START") and summary(events)[-1] == (PIPELINE, "COMPLETE")
     records = store.activity_runs(run["run_id"])
     assert len(events) == 2 * (len(records) + 1)
@@ -420,3 +425,147 @@ def test_the_pipeline_run_reports_the_delivered_file_the_splits_and_the_model_ve
     model = next(o for o in complete["outputs"] if o["namespace"].startswith("mlflow://"))
     assert model["name"] == f"{job['outputs']['model_name']}/{job['outputs']['model_version']}"
     assert model["facets"]["contentHash"]["sha256"] == job["outputs"]["model_sha256"]
+
+
+# --- the training job, a job of its own --------------------------------------------------------------------
+def _training_events(events: list[dict]) -> list[dict]:
+    return [e for e in events if e["job"]["namespace"].startswith("azureml://")]
+
+
+def _by_id(datasets: list[dict]) -> dict[tuple[str, str], dict]:
+    return {(d["namespace"], d["name"]): d for d in datasets}
+
+
+def test_the_training_job_reads_what_prep_wrote_and_writes_the_model_version(pipeline_run):
+    run, store, events = pipeline_run["run"], pipeline_run["store"], pipeline_run["events"]
+    records = {r["name"]: r for r in store.activity_runs(run["run_id"])}
+    job = store.job(records["StartTrainingJob"]["output"]["name"])
+    workspace = AzureMLStandIn(store, pipeline_run["settings"]).workspace_id()
+    start, complete = _training_events(events)
+    for event in (start, complete):
+        check_event(event)
+        assert (event["job"]["namespace"], event["job"]["name"]) == (
+            f"azureml://{workspace.rsplit('/', 1)[-1]}", job["endpoint"])
+        assert event["run"]["runId"] == run_uuid(job["name"])
+        parent = event["run"]["facets"]["parent"]
+        for link in (parent, parent["root"]):
+            assert (link["run"]["runId"], link["job"]["namespace"], link["job"]["name"]) == (
+                run["run_id"], f"adf://{run['factory']}", PIPELINE)
+        assert "errorMessage" not in event["run"]["facets"]
+    assert (start["eventType"], complete["eventType"]) == ("START", "COMPLETE")
+    assert start["run"]["facets"]["azuremlJob"] == {**start["run"]["facets"]["azuremlJob"], "jobName": job["name"],
+                                                    "status": "Running", "endpoint": "porto-training",
+                                                    "workspace": workspace}
+    assert complete["run"]["facets"]["azuremlJob"] == {
+        **complete["run"]["facets"]["azuremlJob"], "jobName": job["name"], "status": "Completed",
+        "mlflowRunId": job["outputs"]["mlflow_run_id"], "decision": job["outputs"]["decision"]["outcome"]}
+    # it runs inside StartTrainingJob .. WaitForTrainingJob, and ends before the pipeline run does
+    starts = {e["job"]["name"]: i for i, e in enumerate(events) if e["eventType"] == "START"}
+    assert starts[f"{PIPELINE}.StartTrainingJob"] < events.index(start) < events.index(complete) < len(events) - 1
+
+    # inputs: the manifest, train and test exactly as the prep activity reported them as outputs
+    prep = next(r for r in records.values() if r["type"] == "DatabricksNotebook")
+    prep_complete = next(e for e in events if e["run"]["runId"] == prep["activity_run_id"]
+                         and e["eventType"] == "COMPLETE")
+    written = _by_id(prep_complete["outputs"])
+    manifest_url = prep["output"]["runOutput"]["manifest_url"]
+    manifest = json.loads(download_bytes(manifest_url))
+    expected = [blob_dataset_id(url) for url in (manifest_url, manifest["outputs"]["train"]["url"],
+                                                 manifest["outputs"]["test"]["url"])]
+    for event in (start, complete):
+        read = _by_id(event["inputs"])
+        assert list(read) == expected
+        for key, dataset in read.items():
+            assert dataset["facets"] == written[key]["facets"]  # same contentHash (and schema): the graph connects
+    assert read[expected[1]]["facets"]["contentHash"]["sha256"] == manifest["outputs"]["train"]["sha256"]
+    assert [f["name"] for f in read[expected[2]]["facets"]["schema"]["fields"]] == manifest["outputs"]["test"]["columns"]
+
+    # output: the registered model version, as the pipeline run's COMPLETE names it
+    assert start["outputs"] == []
+    [model] = complete["outputs"]
+    assert model["namespace"].startswith("mlflow://")
+    assert model["name"] == f"{job['outputs']['model_name']}/{job['outputs']['model_version']}"
+    assert model["facets"]["contentHash"]["sha256"] == job["outputs"]["model_sha256"]
+    assert model in events[-1]["outputs"]
+
+
+def _invoke_and_wait(standin: AzureMLStandIn, request: dict, timeout: float = 300) -> dict:
+    status, resource = standin.invoke("porto-training", request)
+    assert status == 200, resource
+    deadline = time.monotonic() + timeout
+    while (job := standin.store.job(resource["name"]))["status"] not in ("Completed", "Failed"):
+        assert time.monotonic() < deadline, f"training job {resource['name']} still {job['status']}"
+        time.sleep(0.3)
+    return job
+
+
+def _training_emitter(store, settings, events_file: Path):
+    spec = {**load_spec().data, "lineage": {"openlineage": {
+        "namespace": "adf://{factory}", "transport": {"type": "file", "path": str(events_file)}}}}
+    return attach(store, settings, spec, {})
+
+
+def test_a_training_job_below_the_quality_gate_emits_fail_with_its_error(pipeline_run, tmp_path, clean_env):
+    run, store, settings = pipeline_run["run"], pipeline_run["store"], pipeline_run["settings"]
+    first = store.job(next(r for r in store.activity_runs(run["run_id"])
+                           if r["name"] == "StartTrainingJob")["output"]["name"])
+    config = tmp_path / "training-config.json"
+    config.write_text(json.dumps({**json.loads(azureml_standin.TRAINING_CONFIG.read_text()), "min_auc": 1.0}))
+    emitter = _training_emitter(store, settings, tmp_path / "events.jsonl")
+    try:
+        with mock.patch.object(azureml_standin, "TRAINING_CONFIG", config):
+            job = _invoke_and_wait(AzureMLStandIn(store, settings, [emitter]), first["request"])
+        assert emitter.flush(30)
+    finally:
+        emitter.close()
+    assert job["status"] == "Failed" and "below the gate min_auc=1.0000" in job["error"]
+    events = read_events(tmp_path / "events.jsonl")
+    for event in events:
+        check_event(event)
+    assert summary(events) == [("porto-training", "START"), ("porto-training", "FAIL")]
+    fail = events[1]
+    assert fail["run"]["runId"] == events[0]["run"]["runId"] == run_uuid(job["name"]) != run_uuid(first["name"])
+    assert fail["run"]["facets"]["errorMessage"]["message"] == job["error"]
+    assert fail["run"]["facets"]["azuremlJob"]["status"] == "Failed"
+    assert "mlflowRunId" not in fail["run"]["facets"]["azuremlJob"]
+    assert fail["run"]["facets"]["parent"]["run"]["runId"] == run["run_id"]
+    assert fail["outputs"] == [] and fail["inputs"] == events[0]["inputs"] != []  # it read them; it wrote nothing
+
+
+class _Deaf:
+    def job_started(self, job, workspace_id):
+        raise RuntimeError("lineage is down")
+
+    job_ended = job_started
+
+
+def test_a_broken_manifest_still_emits_start_and_fail_and_a_failing_observer_never_fails_the_job(
+        azurite, tmp_path, clean_env, caplog):
+    settings, store = environment(tmp_path)
+    deploy(store, {("pipeline", "P"): pipeline([set_var("First", "a")])})
+    with store.transaction() as db:
+        run_id = store.queue_run(db, FACTORY, "P", {}, invoked_by="Manual")
+    ensure_containers(azurite, ["training"])
+    manifest_url = f"{azurite}/training/{uuid.uuid4()}/manifest.json"
+    upload_bytes(manifest_url, b"not a manifest")
+    emitter = _training_emitter(store, settings, tmp_path / "events.jsonl")
+    request = {"properties": {"InputData": {
+        "manifest": {"JobInputType": "UriFile", "Uri": manifest_url},
+        "pipeline_run_id": {"JobInputType": "Literal", "Value": run_id}}}}
+    try:
+        with caplog.at_level(logging.WARNING):
+            job = _invoke_and_wait(AzureMLStandIn(store, settings, [_Deaf(), emitter]), request, timeout=120)
+            assert emitter.flush(30)
+    finally:
+        emitter.close()
+    assert job["status"] == "Failed" and "not valid JSON" in job["error"]  # its own error, not the observer's
+    assert "job observer _Deaf failed on job_started; the job goes on" in caplog.text
+    assert "the training job's inputs are left out" in caplog.text
+    events = read_events(tmp_path / "events.jsonl")
+    for event in events:
+        check_event(event)
+    assert summary(events) == [("porto-training", "START"), ("porto-training", "FAIL")]
+    assert all(e["inputs"] == [] and e["outputs"] == [] for e in events)
+    assert events[1]["run"]["facets"]["errorMessage"]["message"] == job["error"]
+    parent = events[1]["run"]["facets"]["parent"]
+    assert (parent["run"]["runId"], parent["job"]["name"], parent["root"]["job"]["name"]) == (run_id, "P", "P")
