@@ -95,7 +95,7 @@ def check_chain(anchor: Anchored) -> list[Check]:
             checks.append(Check(where, False, f"says it is #{record.get('sequence')} but is stored as #{link.sequence}"))
         if record.get("previous_record_sha256") != expected_previous:
             checks.append(Check(where, False, f"previous-record hash mismatch: it holds "
-                                f"{record.get('previous_record_sha256')}, record #{position - 1} hashes to "
+                                f"{record.get('previous_record_sha256')}, record #{previous.sequence if previous else 0} hashes to "
                                 f"{expected_previous}"))
         previous = link
     ours = [link for link in links if link.url == anchor.record_url]
@@ -104,7 +104,7 @@ def check_chain(anchor: Anchored) -> list[Check]:
     elif ours[0].sha256 != anchor.record_sha256:
         checks.append(Check("record chain", False, f"record #{ours[0].sequence} hashes to {ours[0].sha256}, "
                                                    f"the model version tag says {anchor.record_sha256}"))
-    if not any(not c.ok for c in checks):
+    if not checks:  # only failures were collected above
         head = links[-1] if links else None
         checks.append(Check("record chain", True, f"{len(links)} record(s), each holding its predecessor's hash; "
                                                  f"head #{head.sequence if head else 0}"))
