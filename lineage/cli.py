@@ -18,8 +18,8 @@ from lineage.resolve import LineageError, anchored, client_for, version_of_run
 
 
 def _tracking_uri(given: str | None) -> str:
-    if given or os.environ.get("MLFLOW_TRACKING_URI"):
-        return given or os.environ["MLFLOW_TRACKING_URI"]
+    if uri := given or os.environ.get("MLFLOW_TRACKING_URI"):
+        return uri
     from local_runtime.settings import load_settings
 
     return load_settings().mlflow_tracking_uri
@@ -58,7 +58,7 @@ PICTURE_NODES = {"archived input": "archived_input", "data-prep manifest": "mani
                  "test output": "test", "model artifact": "model"}
 
 
-def _picture(anchor, fmt: str, out: Path | None, tracking_uri: str) -> Path:
+def draw_picture(anchor, fmt: str, out: Path | None, tracking_uri: str) -> Path:
     from lineage.graph import render
     from lineage.prove import check_blobs, check_model_artifact
 
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             print(json.dumps(describe(anchor), indent=2, sort_keys=True))
         elif args.format != "text":
-            print(f"lineage picture: {_picture(anchor, args.format, args.out, tracking_uri)}")
+            print(f"lineage picture: {draw_picture(anchor, args.format, args.out, tracking_uri)}")
         else:
             print(text(anchor))
         return 0

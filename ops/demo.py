@@ -53,7 +53,8 @@ def wait_for_end(store: Store, run_id: str, timeout: float) -> dict:
 
 
 def lineage_chain(store: Store, settings, run_id: str) -> str:
-    """The trained model version's lineage, as `make lineage` prints it (from its record)."""
+    """The trained model version's lineage as `make lineage` prints it, and where its picture was drawn."""
+    from lineage.cli import draw_picture
     from lineage.resolve import anchored, client_for
     from lineage.show import text
 
@@ -63,17 +64,10 @@ def lineage_chain(store: Store, settings, run_id: str) -> str:
     outputs = job["outputs"]
     decision = outputs.get("decision") or {}
     anchor = anchored(client_for(settings.mlflow_tracking_uri), outputs["model_name"], str(outputs["model_version"]))
+    picture = draw_picture(anchor, "svg", None, settings.mlflow_tracking_uri)
     return "\n".join([
         f"{'promoted to the production alias' if outputs.get('promoted') else 'not promoted'}: "
-        f"{decision.get('reason', 'no decision recorded')}", "", text(anchor)])
-
-
-def lineage_picture(settings, store: Store, run_id: str) -> None:
-    from lineage.cli import main as lineage
-
-    outputs = training_job(store, run_id)["outputs"]
-    lineage(["show", "--model", outputs["model_name"], "--version", str(outputs["model_version"]), "--format", "svg",
-             "--tracking-uri", settings.mlflow_tracking_uri])
+        f"{decision.get('reason', 'no decision recorded')}", "", text(anchor), f"lineage picture: {picture}"])
 
 
 def openlineage_summary(settings, run_id: str) -> str:
@@ -81,12 +75,10 @@ def openlineage_summary(settings, run_id: str) -> str:
     import json
     import os
 
-    import yaml
-
+    from generator.spec import load_spec
     from lineage.openlineage import OpenLineageConfig, run_uuid, transport_plan
 
-    spec = yaml.safe_load((Path(__file__).resolve().parent.parent / "spec/factory.yaml").read_text())
-    plan = transport_plan(OpenLineageConfig.from_spec(spec), settings.home, os.environ)
+    plan = transport_plan(OpenLineageConfig.from_spec(load_spec().data), settings.home, os.environ)
     if not plan or plan["type"] != "file":
         return "OpenLineage events: sent to the configured HTTP endpoint"
     path, root = Path(plan["log_file_path"]), run_uuid(run_id)
@@ -120,7 +112,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print("lineage chain:")
     print(lineage_chain(store, settings, run_id))
-    lineage_picture(settings, store, run_id)
     print(openlineage_summary(settings, run_id))
     return 0
 

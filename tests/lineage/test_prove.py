@@ -108,12 +108,17 @@ def test_records_chain_and_re_delivered_bytes_reuse_the_archived_input(world):
 
 
 def test_records_are_write_once(world):
-    from lineage.chain import Chain, archive_root
+    from lineage.chain import Chain
+    from storage.blobs import upload_once
 
-    url, record = record_of(world, "1")
-    chain = Chain(archive_root(record["prep"]["manifest_url"]))
+    _, record = record_of(world, "1")
+    archive = f"{world.account}/archive-{uuid.uuid4().hex[:8]}"  # its own chain: the world's stays as built
+    ensure_containers(world.account, [archive.rsplit("/", 1)[1]])
+    chain = Chain(archive)
+    first = chain.append(record)
     appended = chain.append({**record, "pipeline_run_id": "extra"})  # never lands on an existing sequence
-    assert appended.sequence == 3 and appended.url != url
+    assert (first.sequence, appended.sequence) == (1, 2) and appended.url != first.url
+    assert not upload_once(first.url, b"rewritten") and download_bytes(first.url) == first.data
 
 
 def test_show_json_lists_links_from_model_to_delivered_blob(world, capsys):
